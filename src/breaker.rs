@@ -1,0 +1,403 @@
+//! The circuit breaker: one state machine, with time passed in as milliseconds on a monotonic clock.
+//!
+//! CLOSED opens on the `failure_threshold`-th consecutive failure. OPEN turns HALF_OPEN once
+//! `open_timeout_ms` has passed, computed whenever anyone looks ([`Breaker::observe`]), so there are
+//! no timers. HALF_OPEN admits at most `half_open_max_calls` probes at once; `success_threshold`
+//! successes close it and any failure opens it again. Every state change goes through
+//! [`Breaker::transition`], which bumps the generation: outcomes carrying a permit of an older
+//! generation are counted as late and change nothing.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// The three states of a breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum State {
+    /// Calls pass; consecutive failures are counted.
+    #[serde(rename = "CLOSED")]
+    Closed,
+    /// Calls are rejected until the open timeout has passed.
+    #[serde(rename = "OPEN")]
+    Open,
+    /// A limited number of probe calls pass; their outcomes decide.
+    #[serde(rename = "HALF_OPEN")]
+    HalfOpen,
+}
+
+impl State {
+    /// All states, in the order of their codes.
+    pub const ALL: [State; 3] = [State::Closed, State::Open, State::HalfOpen];
+
+    /// The state's name as JavaScript, JSON and Prometheus spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Open => "OPEN",
+            State::HalfOpen => "HALF_OPEN",
+        }
+    }
+
+    /// The state's small-integer code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
+    pub fn code(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why a transition happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// CLOSED → OPEN: the consecutive failures reached `failure_threshold`.
+    FailureThreshold,
+    /// OPEN → HALF_OPEN: `open_timeout_ms` passed.
+    OpenTimeoutElapsed,
+    /// HALF_OPEN → OPEN: a probe failed.
+    ProbeFailed,
+    /// HALF_OPEN → CLOSED: `success_threshold` probes succeeded.
+    SuccessThreshold,
+    /// Any → OPEN by an operator.
+    ForcedOpen,
+    /// Any → CLOSED by an operator; counts cleared.
+    Reset,
+}
+
+/// What kind of failure an outcome was. The names are the `reason` labels of the failure counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// Any error the caller did not classify further.
+    Error,
+    /// The call took longer than its timeout.
+    Timeout,
+    /// The connection failed (refused, reset, DNS).
+    Network,
+    /// The remote answered with a 5xx status.
+    Http5xx,
+    /// The remote answered 429 Too Many Requests.
+    RateLimited,
+    /// The remote answered with a body that is not a valid result.
+    InvalidResponse,
+}
+
+impl Failure {
+    /// All failure kinds, in the order of their codes.
+    pub const ALL: [Failure; 6] = [
+        Failure::Error,
+        Failure::Timeout,
+        Failure::Network,
+        Failure::Http5xx,
+        Failure::RateLimited,
+        Failure::InvalidResponse,
+    ];
+
+    /// The failure's name as JavaScript, JSON and Prometheus spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Error => "error",
+            Failure::Timeout => "timeout",
+            Failure::Network => "network",
+            Failure::Http5xx => "http_5xx",
+            Failure::RateLimited => "rate_limited",
+            Failure::InvalidResponse => "invalid_response",
+        }
+    }
+}
+
+/// How an admitted call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The call succeeded.
+    Success,
+    /// The call failed.
+    Failure(Failure),
+    /// The call was cancelled or its error does not count: the permit is returned, nothing counted.
+    Released,
+}
+
+/// The right to make one call, tagged with the generation that issued it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permit {
+    /// The breaker's generation when the permit was issued.
+    pub generation: u32,
+    /// The probe's token in HALF_OPEN (1..), or 0 for a CLOSED permit.
+    pub probe: u32,
+}
+
+/// Permit tokens take the low 20 bits of an encoded permit; generations the 31 bits above.
+pub const PROBE_BITS: u32 = 20;
+const PROBE_MASK: u32 = (1 << PROBE_BITS) - 1;
+/// Generations wrap at 2^31 so that a CLOSED permit fits a JavaScript Int32Array word.
+pub const GENERATION_MASK: u32 = 0x7FFF_FFFF;
+
+impl Permit {
+    /// The permit as one integer below 2^51, safe as a JavaScript number.
+    pub fn encode(self) -> u64 {
+        ((self.generation as u64) << PROBE_BITS) | self.probe as u64
+    }
+
+    /// The permit an integer from [`Permit::encode`] stands for, or `None` if it cannot be one.
+    pub fn decode(n: u64) -> Option<Permit> {
+        let generation = n >> PROBE_BITS;
+        (generation <= GENERATION_MASK as u64)
+            .then(|| Permit { generation: generation as u32, probe: (n as u32) & PROBE_MASK })
+    }
+}
+
+/// Why a call was not admitted, and how long until it might be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// The state that rejected the call (OPEN, or HALF_OPEN with all probes taken).
+    pub state: State,
+    /// Milliseconds until the breaker turns HALF_OPEN (0 when HALF_OPEN).
+    pub retry_after_ms: u64,
+}
+
+/// What became of a reported outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The outcome was counted toward the current state.
+    Counted,
+    /// The permit was of an older generation, or already returned: nothing changed but the late count.
+    Late,
+}
+
+/// One state change, as logged and kept in the recent history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// The state before.
+    pub from: State,
+    /// The state after.
+    pub to: State,
+    /// Why it changed.
+    pub reason: Reason,
+    /// When, in milliseconds on the breaker's clock.
+    pub at_ms: u64,
+    /// The consecutive failures at that moment.
+    pub consecutive_failures: u32,
+}
+
+/// One circuit breaker.
+#[derive(Clone, Debug)]
+pub struct Breaker {
+    config: Config,
+    state: State,
+    since_ms: u64,
+    generation: u32,
+    consecutive_failures: u32,
+    half_open_successes: u32,
+    /// Tokens of the probes in flight (HALF_OPEN only).
+    probes: Vec<u32>,
+    last_probe: u32,
+    /// When the current OPEN episode began (CLOSED → OPEN), for the recovery time.
+    opened_at_ms: Option<u64>,
+    metrics: Metrics,
+}
+
+impl Breaker {
+    /// A CLOSED breaker with these settings, created at `now_ms`.
+    pub fn new(config: Config, now_ms: u64) -> Self {
+        let metrics = Metrics::new(config.error_rate_window_ms);
+        Breaker {
+            config,
+            state: State::Closed,
+            since_ms: now_ms,
+            generation: 0,
+            consecutive_failures: 0,
+            half_open_successes: 0,
+            probes: Vec::new(),
+            last_probe: 0,
+            opened_at_ms: None,
+            metrics,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The state as stored, without looking at the clock; [`Breaker::observe`] first for the effective state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// When the current state began, in clock milliseconds.
+    pub fn since_ms(&self) -> u64 {
+        self.since_ms
+    }
+
+    /// The current generation: it changes on every transition.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Failures in a row since the last success or close.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures
+    }
+
+    /// Successful probes so far in this HALF_OPEN period.
+    pub fn half_open_successes(&self) -> u32 {
+        self.half_open_successes
+    }
+
+    /// Probes admitted and not yet reported.
+    pub fn probes_in_flight(&self) -> u32 {
+        self.probes.len() as u32
+    }
+
+    /// The counts and history.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The counts and history, for the registry to credit calls it admitted on its fast path.
+    pub fn metrics_mut(&mut self) -> &mut Metrics {
+        &mut self.metrics
+    }
+
+    /// True when a call admitted now needs no bookkeeping on success: CLOSED with no failures pending.
+    pub fn is_clean(&self) -> bool {
+        self.state == State::Closed && self.consecutive_failures == 0
+    }
+
+    /// Milliseconds until an OPEN breaker turns HALF_OPEN (0 in other states).
+    pub fn open_remaining_ms(&self, now_ms: u64) -> u64 {
+        match self.state {
+            State::Open => (self.since_ms + self.config.open_timeout_ms).saturating_sub(now_ms),
+            _ => 0,
+        }
+    }
+
+    /// Applies the one time-driven rule: OPEN whose timeout has passed becomes HALF_OPEN, dated at
+    /// the moment the timeout ended. Every public method calls this first.
+    pub fn observe(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> State {
+        if self.state == State::Open && now_ms >= self.since_ms + self.config.open_timeout_ms {
+            let at = self.since_ms + self.config.open_timeout_ms;
+            self.transition(State::HalfOpen, Reason::OpenTimeoutElapsed, at, events);
+        }
+        self.state
+    }
+
+    /// Asks to make one call: a permit, or the reason it is refused.
+    pub fn acquire(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> Result<Permit, Rejected> {
+        let admitted = match self.observe(now_ms, events) {
+            State::Closed => Some(0),
+            State::Open => None,
+            State::HalfOpen if self.probes.len() < self.config.half_open_max_calls as usize => {
+                Some(self.next_probe())
+            }
+            State::HalfOpen => None,
+        };
+        match admitted {
+            Some(probe) => {
+                self.metrics.admitted += 1;
+                Ok(Permit { generation: self.generation, probe })
+            }
+            None => {
+                self.metrics.rejections += 1;
+                Err(Rejected { state: self.state, retry_after_ms: self.open_remaining_ms(now_ms) })
+            }
+        }
+    }
+
+    fn next_probe(&mut self) -> u32 {
+        loop {
+            self.last_probe = if self.last_probe >= PROBE_MASK { 1 } else { self.last_probe + 1 };
+            if !self.probes.contains(&self.last_probe) {
+                self.probes.push(self.last_probe);
+                return self.last_probe;
+            }
+        }
+    }
+
+    /// Reports how the call holding `permit` ended. Each permit counts once; a repeat is late.
+    pub fn record(&mut self, permit: Permit, outcome: Outcome, now_ms: u64, events: &mut Vec<Transition>) -> Recorded {
+        let state = self.observe(now_ms, events);
+        if permit.generation != self.generation || !self.take_permit(state, permit.probe) {
+            self.metrics.late_outcomes += 1;
+            return Recorded::Late;
+        }
+        match (outcome, state) {
+            (Outcome::Released, _) => self.metrics.released += 1,
+            (Outcome::Success, _) => {
+                self.metrics.count_success(now_ms, 1);
+                self.consecutive_failures = 0;
+                if state == State::HalfOpen {
+                    self.half_open_successes += 1;
+                    if self.half_open_successes >= self.config.success_threshold {
+                        self.transition(State::Closed, Reason::SuccessThreshold, now_ms, events);
+                    }
+                }
+            }
+            (Outcome::Failure(kind), _) => {
+                self.metrics.count_failure(now_ms, kind);
+                self.consecutive_failures += 1;
+                if state == State::HalfOpen {
+                    self.transition(State::Open, Reason::ProbeFailed, now_ms, events);
+                } else if self.consecutive_failures >= self.config.failure_threshold {
+                    self.transition(State::Open, Reason::FailureThreshold, now_ms, events);
+                }
+            }
+        }
+        Recorded::Counted
+    }
+
+    /// Returns the permit's probe slot; false if this permit cannot be outstanding in `state`.
+    fn take_permit(&mut self, state: State, probe: u32) -> bool {
+        match state {
+            State::Closed => probe == 0,
+            State::Open => false,
+            State::HalfOpen => match self.probes.iter().position(|&p| p == probe && probe != 0) {
+                Some(i) => {
+                    self.probes.swap_remove(i);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Opens the breaker now, whatever its state; the open timeout starts again.
+    pub fn force_open(&mut self, now_ms: u64, events: &mut Vec<Transition>) {
+        self.observe(now_ms, events);
+        self.transition(State::Open, Reason::ForcedOpen, now_ms, events);
+    }
+
+    /// Closes the breaker now and clears its consecutive counts; recorded as a transition.
+    pub fn reset(&mut self, now_ms: u64, events: &mut Vec<Transition>) {
+        self.observe(now_ms, events);
+        self.transition(State::Closed, Reason::Reset, now_ms, events);
+    }
+
+    /// The one place where the state changes.
+    fn transition(&mut self, to: State, reason: Reason, at_ms: u64, events: &mut Vec<Transition>) {
+        let from = self.state;
+        match (from, to) {
+            (State::Closed, State::Open) => self.opened_at_ms = Some(at_ms),
+            (_, State::Closed) => {
+                let opened = self.opened_at_ms.take();
+                if let (Reason::SuccessThreshold, Some(start)) = (reason, opened) {
+                    self.metrics.recovery.record(at_ms - start);
+                }
+            }
+            _ => {}
+        }
+        if to == State::Closed {
+            self.consecutive_failures = 0;
+        }
+        self.state = to;
+        self.since_ms = at_ms;
+        self.generation = (self.generation + 1) & GENERATION_MASK;
+        self.half_open_successes = 0;
+        self.probes.clear();
+        let t = Transition { from, to, reason, at_ms, consecutive_failures: self.consecutive_failures };
+        self.metrics.count_transition(t);
+        events.push(t);
+    }
+}
+
+#[cfg(test)]
+#[path = "breaker_tests.rs"]
+mod tests;

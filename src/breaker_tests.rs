@@ -1,0 +1,297 @@
+//! Table-driven tests of the state machine: each row is (time in ms, step, state expected after it).
+
+use super::*;
+use crate::config::Config;
+use State::{Closed, HalfOpen, Open};
+
+/// One step of a table.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// Acquire and report success at once.
+    Ok,
+    /// Acquire and report a failure at once.
+    Fail,
+    /// Acquire and expect a rejection.
+    Refused,
+    /// Acquire and keep the permit (pushed on the held list).
+    Hold,
+    /// Report the outcome of the n-th held permit.
+    Settle(usize, Outcome),
+    /// Look at the state only.
+    Look,
+    ForceOpen,
+    Reset,
+}
+use Step::*;
+
+const ERR: Outcome = Outcome::Failure(Failure::Error);
+
+struct Run {
+    b: Breaker,
+    held: Vec<Permit>,
+    events: Vec<Transition>,
+}
+
+impl Run {
+    fn new(config: Config) -> Self {
+        Run { b: Breaker::new(config, 0), held: vec![], events: vec![] }
+    }
+
+    fn step(&mut self, t: u64, step: Step) {
+        let ev = &mut self.events;
+        match step {
+            Ok | Fail => {
+                let p = self.b.acquire(t, ev).expect("call should be admitted");
+                let outcome = if matches!(step, Ok) { Outcome::Success } else { ERR };
+                assert_eq!(self.b.record(p, outcome, t, ev), Recorded::Counted);
+            }
+            Refused => assert!(self.b.acquire(t, ev).is_err(), "call at {t} ms should be refused"),
+            Hold => self.held.push(self.b.acquire(t, ev).expect("hold should be admitted")),
+            Settle(i, outcome) => {
+                self.b.record(self.held[i], outcome, t, ev);
+            }
+            Look => {
+                self.b.observe(t, ev);
+            }
+            ForceOpen => self.b.force_open(t, ev),
+            Reset => self.b.reset(t, ev),
+        }
+    }
+
+    fn table(config: Config, rows: &[(u64, Step, State)]) -> Run {
+        let mut run = Run::new(config);
+        for (i, &(t, step, want)) in rows.iter().enumerate() {
+            run.step(t, step);
+            assert_eq!(run.b.state(), want, "row {i}: {step:?} at {t} ms");
+        }
+        run
+    }
+}
+
+fn cfg() -> Config {
+    Config::default()
+}
+
+#[test]
+fn closed_opens_on_the_fifth_consecutive_failure() {
+    let run = Run::table(cfg(), &[(0, Fail, Closed), (1, Fail, Closed), (2, Fail, Closed), (3, Fail, Closed), (4, Fail, Open)]);
+    let t = run.events[0];
+    assert_eq!((t.from, t.to, t.reason, t.at_ms, t.consecutive_failures), (Closed, Open, Reason::FailureThreshold, 4, 5));
+}
+
+#[test]
+fn a_success_resets_the_consecutive_count() {
+    let run = Run::table(
+        cfg(),
+        &[(0, Fail, Closed), (0, Fail, Closed), (0, Fail, Closed), (0, Fail, Closed), (0, Ok, Closed), (0, Fail, Closed)],
+    );
+    assert_eq!(run.b.consecutive_failures(), 1);
+}
+
+#[test]
+fn total_failures_never_trip() {
+    let mut rows = vec![];
+    for i in 0..100 {
+        rows.extend([(i, Fail, Closed), (i, Fail, Closed), (i, Fail, Closed), (i, Fail, Closed), (i, Ok, Closed)]);
+    }
+    let run = Run::table(cfg(), &rows);
+    assert_eq!(run.b.metrics().failures_total(), 400);
+}
+
+#[test]
+fn open_lasts_exactly_the_open_timeout() {
+    let mut rows: Vec<_> = (0..5).map(|_| (1_000, Fail, Open)).collect();
+    rows[..4].iter_mut().for_each(|r| r.2 = Closed);
+    rows.extend([(60_999, Refused, Open), (60_999, Look, Open), (61_000, Look, HalfOpen)]);
+    let run = Run::table(cfg(), &rows);
+    assert_eq!(run.events.last().unwrap().reason, Reason::OpenTimeoutElapsed);
+}
+
+#[test]
+fn half_open_is_dated_when_the_timeout_ended_not_when_someone_looked() {
+    let mut run = Run::table(cfg(), &[(0, ForceOpen, Open), (500_000, Look, HalfOpen)]);
+    assert_eq!(run.b.since_ms(), 60_000);
+    assert_eq!(run.events.last().unwrap().at_ms, 60_000);
+    // A configured timeout applies the same way.
+    let c = cfg().apply(&crate::config::ConfigPatch { open_timeout_ms: Some(10.0), ..Default::default() }).unwrap();
+    run = Run::table(c, &[(5, ForceOpen, Open), (14, Look, Open), (15, Look, HalfOpen)]);
+    assert_eq!(run.b.since_ms(), 15);
+}
+
+#[test]
+fn open_rejects_with_the_time_remaining() {
+    let mut run = Run::table(cfg(), &[(0, ForceOpen, Open)]);
+    let r = run.b.acquire(42_000, &mut run.events).unwrap_err();
+    assert_eq!(r, Rejected { state: Open, retry_after_ms: 18_000 });
+    assert_eq!(run.b.open_remaining_ms(42_000), 18_000);
+    assert_eq!(run.b.metrics().rejections, 1);
+}
+
+#[test]
+fn half_open_admits_at_most_half_open_max_calls_probes() {
+    let run = Run::table(
+        cfg(),
+        &[(0, ForceOpen, Open), (60_000, Hold, HalfOpen), (60_000, Hold, HalfOpen), (60_000, Refused, HalfOpen)],
+    );
+    assert_eq!(run.b.probes_in_flight(), 2);
+    let mut run = run;
+    let r = run.b.acquire(60_001, &mut run.events).unwrap_err();
+    assert_eq!(r, Rejected { state: HalfOpen, retry_after_ms: 0 });
+}
+
+#[test]
+fn half_open_closes_after_success_threshold_successes() {
+    Run::table(
+        cfg(),
+        &[
+            (0, ForceOpen, Open),
+            (60_000, Hold, HalfOpen),
+            (60_000, Hold, HalfOpen),
+            (60_001, Settle(0, Outcome::Success), HalfOpen),
+            (60_002, Settle(1, Outcome::Success), Closed),
+        ],
+    );
+    // Sequential probes work too when only one may be in flight at a time.
+    let c = cfg().apply(&crate::config::ConfigPatch { half_open_max_calls: Some(1.0), ..Default::default() }).unwrap();
+    Run::table(c, &[(0, ForceOpen, Open), (60_000, Hold, HalfOpen), (60_000, Refused, HalfOpen), (60_000, Settle(0, Outcome::Success), HalfOpen), (60_000, Ok, Closed)]);
+}
+
+#[test]
+fn a_failed_probe_reopens_and_restarts_the_timeout() {
+    let run = Run::table(
+        cfg(),
+        &[
+            (0, ForceOpen, Open),
+            (60_000, Ok, HalfOpen),
+            (70_000, Fail, Open),
+            (129_999, Refused, Open),
+            (130_000, Look, HalfOpen),
+        ],
+    );
+    let reasons: Vec<_> = run.events.iter().map(|t| t.reason).collect();
+    assert_eq!(reasons, [Reason::ForcedOpen, Reason::OpenTimeoutElapsed, Reason::ProbeFailed, Reason::OpenTimeoutElapsed]);
+}
+
+#[test]
+fn an_outcome_from_an_older_generation_changes_nothing() {
+    // A slow call admitted while CLOSED ends after the breaker opened and turned HALF_OPEN.
+    let mut run = Run::table(
+        cfg(),
+        &[(0, Hold, Closed), (1, Fail, Closed), (1, Fail, Closed), (1, Fail, Closed), (1, Fail, Closed), (1, Fail, Open), (60_001, Look, HalfOpen)],
+    );
+    let before = (run.b.generation(), run.b.consecutive_failures(), run.b.half_open_successes());
+    assert_eq!(run.b.record(run.held[0], Outcome::Success, 60_002, &mut run.events), Recorded::Late);
+    assert_eq!(run.b.record(run.held[0], ERR, 60_002, &mut run.events), Recorded::Late);
+    assert_eq!((run.b.generation(), run.b.consecutive_failures(), run.b.half_open_successes()), before);
+    assert_eq!(run.b.state(), HalfOpen);
+    assert_eq!(run.b.metrics().late_outcomes, 2);
+    // A stale failure while CLOSED does not add to the consecutive count either.
+    let mut run = Run::table(cfg(), &[(0, Hold, Closed), (1, ForceOpen, Open), (2, Reset, Closed)]);
+    assert_eq!(run.b.record(run.held[0], ERR, 3, &mut run.events), Recorded::Late);
+    assert_eq!(run.b.consecutive_failures(), 0);
+}
+
+#[test]
+fn each_probe_permit_counts_once() {
+    let mut run = Run::table(cfg(), &[(0, ForceOpen, Open), (60_000, Hold, HalfOpen), (60_000, Hold, HalfOpen)]);
+    let p = run.held[0];
+    assert_eq!(run.b.record(p, Outcome::Success, 60_001, &mut run.events), Recorded::Counted);
+    assert_eq!(run.b.record(p, Outcome::Success, 60_001, &mut run.events), Recorded::Late);
+    assert_eq!((run.b.state(), run.b.half_open_successes(), run.b.probes_in_flight()), (HalfOpen, 1, 1));
+    // A forged probe token is refused the same way.
+    let forged = Permit { generation: p.generation, probe: 999 };
+    assert_eq!(run.b.record(forged, Outcome::Success, 60_001, &mut run.events), Recorded::Late);
+}
+
+#[test]
+fn a_released_probe_frees_its_place_without_counting() {
+    let run = Run::table(
+        cfg(),
+        &[
+            (0, ForceOpen, Open),
+            (60_000, Hold, HalfOpen),
+            (60_000, Hold, HalfOpen),
+            (60_000, Refused, HalfOpen),
+            (60_000, Settle(0, Outcome::Released), HalfOpen),
+            (60_000, Settle(1, Outcome::Released), HalfOpen),
+            (60_000, Ok, HalfOpen),
+            (60_000, Ok, Closed),
+        ],
+    );
+    assert_eq!(run.b.metrics().released, 2);
+}
+
+#[test]
+fn force_open_and_reset_are_recorded_transitions() {
+    let run = Run::table(
+        cfg(),
+        &[(0, Fail, Closed), (0, Fail, Closed), (1, ForceOpen, Open), (2, ForceOpen, Open), (3, Reset, Closed), (3, Fail, Closed)],
+    );
+    let seen: Vec<_> = run.events.iter().map(|t| (t.from, t.to, t.reason)).collect();
+    assert_eq!(
+        seen,
+        [(Closed, Open, Reason::ForcedOpen), (Open, Open, Reason::ForcedOpen), (Open, Closed, Reason::Reset)]
+    );
+    // Reset cleared the two earlier failures: one failure after it counts as the first.
+    assert_eq!(run.b.consecutive_failures(), 1);
+    assert_eq!(run.b.metrics().recovery.count, 0, "a reset is not a recovery");
+}
+
+#[test]
+fn force_open_restarts_the_open_timeout() {
+    Run::table(cfg(), &[(0, ForceOpen, Open), (50_000, ForceOpen, Open), (109_999, Look, Open), (110_000, Look, HalfOpen)]);
+}
+
+#[test]
+fn recovery_time_runs_from_open_to_closed() {
+    let mut rows: Vec<_> = (0..5).map(|i| (1_000, Fail, if i < 4 { Closed } else { Open })).collect();
+    rows.extend([(61_000, Ok, HalfOpen), (61_000, Fail, Open), (121_000, Ok, HalfOpen), (122_000, Ok, Closed)]);
+    let run = Run::table(cfg(), &rows);
+    let r = run.b.metrics().recovery;
+    assert_eq!(r, crate::metrics::Recovery { count: 1, last_ms: Some(121_000), sum_ms: 121_000, max_ms: 121_000 });
+}
+
+#[test]
+fn counts_add_up() {
+    let run = Run::table(
+        cfg(),
+        &[(0, Ok, Closed), (0, Fail, Closed), (0, Hold, Closed), (0, Settle(0, Outcome::Released), Closed), (0, ForceOpen, Open), (0, Refused, Open)],
+    );
+    let m = run.b.metrics();
+    assert_eq!((m.admitted, m.successes, m.failures_total(), m.released, m.rejections, m.late_outcomes), (3, 1, 1, 1, 1, 0));
+    assert_eq!(m.window.clone().totals(0).ratio, 0.5);
+}
+
+#[test]
+fn transition_history_keeps_the_last_few() {
+    let mut run = Run::new(cfg());
+    for t in 0..20 {
+        run.step(t, ForceOpen);
+    }
+    let m = run.b.metrics();
+    assert_eq!(m.recent.len(), crate::metrics::RECENT_TRANSITIONS);
+    assert_eq!(m.recent.back().unwrap().at_ms, 19);
+    assert_eq!(m.transitions[Closed.code()][Open.code()], 1);
+    assert_eq!(m.transitions[Open.code()][Open.code()], 19);
+}
+
+#[test]
+fn permits_encode_as_safe_javascript_integers() {
+    let p = Permit { generation: GENERATION_MASK, probe: (1 << PROBE_BITS) - 1 };
+    assert!(p.encode() < (1u64 << 53));
+    assert_eq!(Permit::decode(p.encode()), Some(p));
+    assert_eq!(Permit::decode(1u64 << 52), None);
+    assert_eq!(Permit::decode(5 << PROBE_BITS), Some(Permit { generation: 5, probe: 0 }));
+}
+
+#[test]
+fn is_clean_only_when_closed_without_pending_failures() {
+    let mut run = Run::table(cfg(), &[(0, Ok, Closed)]);
+    assert!(run.b.is_clean());
+    run.step(0, Fail);
+    assert!(!run.b.is_clean());
+    run.step(0, Ok);
+    assert!(run.b.is_clean());
+    run.step(0, ForceOpen);
+    assert!(!run.b.is_clean());
+}

@@ -1,0 +1,465 @@
+//! A bounded set of breakers, one per agent id, sharing a clock and a table of words that
+//! JavaScript reads directly for its fast path.
+//!
+//! The words table: a header, then [`STRIDE`] words per slot. Rust writes `FAST` and `STATE` after
+//! every operation on a slot. `FAST` holds the generation while the breaker is CLOSED with no
+//! failures pending (a success then changes no state), else -1. JavaScript may admit a call without
+//! crossing into Rust while `FAST >= 0`, and adds such calls and their successes to `PENDING_*`,
+//! which Rust folds into the counts on the slot's next operation. Transitions stay in Rust.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+
+use crate::breaker::{Breaker, Outcome, Permit, Recorded, Rejected, State, Transition};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, ConfigPatch};
+use crate::snapshot::Snapshot;
+
+/// Words before the first slot.
+pub const HEADER: usize = 4;
+/// Header word: transitions waiting to be drained.
+pub const PENDING_EVENTS: usize = 0;
+/// Words per slot.
+pub const STRIDE: usize = 4;
+/// Slot word: the generation when a success needs no bookkeeping, else -1.
+pub const FAST: usize = 0;
+/// Slot word: calls JavaScript admitted on the fast path, not yet counted.
+pub const PENDING_ADMITTED: usize = 1;
+/// Slot word: fast-path successes not yet counted.
+pub const PENDING_SUCCESSES: usize = 2;
+/// Slot word: the stored state's code (an OPEN breaker may already be due for HALF_OPEN).
+pub const STATE: usize = 3;
+
+/// Longest agent id, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+/// Largest accepted `maxAgents`.
+pub const MAX_AGENTS_LIMIT: usize = 1_000_000;
+/// Transitions kept for draining before the oldest are dropped.
+pub const MAX_PENDING_EVENTS: usize = 1024;
+
+/// The agents a registry starts with unless told otherwise.
+pub const DEFAULT_AGENTS: [&str; 5] = ["amazon", "mercadolivre", "shopee", "shein", "tiktok-shop"];
+
+/// What can go wrong in a registry; each has a stable code for JavaScript.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RegistryError {
+    /// A setting out of range.
+    Config(ConfigError),
+    /// An agent id that is empty, too long, or holds control characters.
+    InvalidId(String),
+    /// `add` of an id that already has a breaker.
+    Exists(String),
+    /// `add` past `maxAgents`.
+    Full(usize),
+    /// An id with no breaker.
+    Unknown {
+        /// The id asked for.
+        id: String,
+        /// The ids the registry holds.
+        known: Vec<String>,
+    },
+    /// A slot number that names no breaker.
+    BadSlot(f64),
+}
+
+impl RegistryError {
+    /// The stable error code JavaScript sees as `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RegistryError::Config(_) => "ERR_CIRCUIT_CONFIG",
+            RegistryError::InvalidId(_) => "ERR_INVALID_AGENT_ID",
+            RegistryError::Exists(_) => "ERR_AGENT_EXISTS",
+            RegistryError::Full(_) => "ERR_TOO_MANY_AGENTS",
+            RegistryError::Unknown { .. } => "ERR_UNKNOWN_AGENT",
+            RegistryError::BadSlot(_) => "ERR_INVALID_ARG",
+        }
+    }
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryError::Config(e) => write!(f, "{e}"),
+            RegistryError::InvalidId(why) => write!(f, "invalid agent id: {why}"),
+            RegistryError::Exists(id) => write!(f, "agent {id:?} already has a circuit breaker"),
+            RegistryError::Full(max) => write!(
+                f,
+                "cannot add another agent: the registry holds maxAgents = {max} breakers (raise maxAgents; none is evicted)"
+            ),
+            RegistryError::Unknown { id, known } => {
+                let shown: Vec<_> = known.iter().take(10).map(|k| format!("{k:?}")).collect();
+                let more = known.len().saturating_sub(10);
+                let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let list = if known.is_empty() { "none".to_owned() } else { shown.join(", ") + &tail };
+                write!(f, "unknown agent {id:?}: known agents are {list}; add({id:?}) creates one")
+            }
+            RegistryError::BadSlot(s) => write!(f, "slot {} names no breaker", crate::config::show_number(*s)),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+impl From<ConfigError> for RegistryError {
+    fn from(e: ConfigError) -> Self {
+        RegistryError::Config(e)
+    }
+}
+
+/// Checks an agent id: 1 to 128 characters, no control characters.
+pub fn check_id(id: &str) -> Result<(), RegistryError> {
+    let chars = id.chars().count();
+    if chars == 0 {
+        return Err(RegistryError::InvalidId("it is empty; ids are 1 to 128 characters".into()));
+    }
+    if chars > MAX_ID_CHARS {
+        return Err(RegistryError::InvalidId(format!("it has {chars} characters; ids are 1 to 128 characters")));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(RegistryError::InvalidId(format!("it contains the control character U+{:04X}", c as u32)));
+    }
+    Ok(())
+}
+
+/// The shared words table; JavaScript sees it as an Int32Array over the same memory.
+#[derive(Debug)]
+pub struct Words(Box<[AtomicI32]>);
+
+impl Words {
+    fn new(slots: usize) -> Self {
+        Words((0..HEADER + slots * STRIDE).map(|_| AtomicI32::new(0)).collect())
+    }
+
+    /// The table's first word, for handing the memory to JavaScript.
+    pub fn as_ptr(&self) -> *mut i32 {
+        self.0.as_ptr() as *mut i32
+    }
+
+    /// The number of words.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when the table has no words (never: the header is always there).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Reads one word.
+    pub fn get(&self, i: usize) -> i32 {
+        self.0[i].load(Ordering::Relaxed)
+    }
+
+    fn set(&self, i: usize, v: i32) {
+        self.0[i].store(v, Ordering::Relaxed)
+    }
+
+    fn take(&self, i: usize) -> u32 {
+        self.0[i].swap(0, Ordering::Relaxed) as u32
+    }
+}
+
+/// A transition of one agent's breaker, waiting to be logged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentTransition {
+    /// The agent id.
+    pub agent: String,
+    /// The transition.
+    pub transition: Transition,
+}
+
+/// Breakers by agent id, bounded, with one clock.
+#[derive(Debug)]
+pub struct Registry {
+    defaults: Config,
+    max_agents: usize,
+    clock: Clock,
+    ids: Vec<String>,
+    breakers: Vec<Breaker>,
+    index: HashMap<String, u32>,
+    words: Arc<Words>,
+    events: VecDeque<(u32, Transition)>,
+    scratch: Vec<Transition>,
+    dropped_events: u64,
+}
+
+impl Registry {
+    /// An empty registry for at most `max_agents` breakers.
+    pub fn new(defaults: Config, max_agents: usize, clock: Clock) -> Result<Self, RegistryError> {
+        if !(1..=MAX_AGENTS_LIMIT).contains(&max_agents) {
+            let allowed = format!("an integer in 1..={MAX_AGENTS_LIMIT}");
+            return Err(ConfigError { field: "maxAgents", value: max_agents as f64, allowed }.into());
+        }
+        Ok(Registry {
+            defaults,
+            max_agents,
+            clock,
+            ids: Vec::new(),
+            breakers: Vec::new(),
+            index: HashMap::new(),
+            words: Arc::new(Words::new(max_agents)),
+            events: VecDeque::new(),
+            scratch: Vec::new(),
+            dropped_events: 0,
+        })
+    }
+
+    /// The shared words table.
+    pub fn words(&self) -> Arc<Words> {
+        self.words.clone()
+    }
+
+    /// The settings new breakers start from.
+    pub fn defaults(&self) -> &Config {
+        &self.defaults
+    }
+
+    /// The agent ids, in the order they were added (slot order).
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The clock reading now.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Adds a breaker for `id` with the defaults and `patch` applied; returns its slot.
+    pub fn add(&mut self, id: &str, patch: &ConfigPatch) -> Result<u32, RegistryError> {
+        check_id(id)?;
+        if self.index.contains_key(id) {
+            return Err(RegistryError::Exists(id.to_owned()));
+        }
+        if self.ids.len() >= self.max_agents {
+            return Err(RegistryError::Full(self.max_agents));
+        }
+        let config = self.defaults.apply(patch)?;
+        let slot = self.ids.len() as u32;
+        self.breakers.push(Breaker::new(config, self.clock.now_ms()));
+        self.ids.push(id.to_owned());
+        self.index.insert(id.to_owned(), slot);
+        self.publish(slot as usize);
+        Ok(slot)
+    }
+
+    /// The slot of `id`, or an error naming the known ids.
+    pub fn slot_of(&self, id: &str) -> Result<u32, RegistryError> {
+        self.index.get(id).copied().ok_or_else(|| RegistryError::Unknown { id: id.to_owned(), known: self.ids.clone() })
+    }
+
+    /// Checks a slot number that came from JavaScript.
+    pub fn check_slot(&self, slot: f64) -> Result<usize, RegistryError> {
+        if slot >= 0.0 && slot == slot.trunc() && slot < self.ids.len() as f64 {
+            Ok(slot as usize)
+        } else {
+            Err(RegistryError::BadSlot(slot))
+        }
+    }
+
+    /// Runs `op` on the breaker in `slot` at the current time, after folding in the fast path's
+    /// counts, then republishes the slot's words and keeps the transitions for draining.
+    fn with<R>(&mut self, slot: usize, op: impl FnOnce(&mut Breaker, u64, &mut Vec<Transition>) -> R) -> R {
+        let now = self.clock.now_ms();
+        let base = HEADER + slot * STRIDE;
+        let (admitted, successes) = (self.words.take(base + PENDING_ADMITTED), self.words.take(base + PENDING_SUCCESSES));
+        let b = &mut self.breakers[slot];
+        if admitted | successes != 0 {
+            let m = b.metrics_mut();
+            m.admitted += admitted as u64;
+            m.count_success(now, successes);
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let r = op(b, now, &mut scratch);
+        for t in scratch.drain(..) {
+            if self.events.len() == MAX_PENDING_EVENTS {
+                self.events.pop_front();
+                self.dropped_events += 1;
+            }
+            self.events.push_back((slot as u32, t));
+        }
+        self.scratch = scratch;
+        self.publish(slot);
+        r
+    }
+
+    fn publish(&self, slot: usize) {
+        let b = &self.breakers[slot];
+        let base = HEADER + slot * STRIDE;
+        self.words.set(base + FAST, if b.is_clean() { b.generation() as i32 } else { -1 });
+        self.words.set(base + STATE, b.state().code() as i32);
+        self.words.set(PENDING_EVENTS, self.events.len() as i32);
+    }
+
+    /// Asks the breaker in `slot` for a permit.
+    pub fn acquire(&mut self, slot: usize) -> Result<Permit, Rejected> {
+        self.with(slot, |b, now, ev| b.acquire(now, ev))
+    }
+
+    /// Reports the outcome of the call holding `permit`.
+    pub fn record(&mut self, slot: usize, permit: Permit, outcome: Outcome) -> Recorded {
+        self.with(slot, |b, now, ev| b.record(permit, outcome, now, ev))
+    }
+
+    /// Folds the fast path's counts into the breaker in `slot`.
+    pub fn flush(&mut self, slot: usize) {
+        self.with(slot, |_, _, _| ())
+    }
+
+    /// The effective state of the breaker in `slot`, with the milliseconds left while OPEN.
+    pub fn observe(&mut self, slot: usize) -> (State, u64) {
+        self.with(slot, |b, now, ev| (b.observe(now, ev), b.open_remaining_ms(now)))
+    }
+
+    /// Opens the breaker in `slot` now.
+    pub fn force_open(&mut self, slot: usize) {
+        self.with(slot, |b, now, ev| b.force_open(now, ev))
+    }
+
+    /// Closes the breaker in `slot` now and clears its counts.
+    pub fn reset(&mut self, slot: usize) {
+        self.with(slot, |b, now, ev| b.reset(now, ev))
+    }
+
+    /// The status of the breaker in `slot`.
+    pub fn snapshot(&mut self, slot: usize) -> Snapshot {
+        let id = self.ids[slot].clone();
+        self.with(slot, |b, now, ev| {
+            b.observe(now, ev);
+            Snapshot::of(&id, b, now)
+        })
+    }
+
+    /// The status of every breaker, in slot order.
+    pub fn snapshot_all(&mut self) -> Vec<Snapshot> {
+        (0..self.ids.len()).map(|slot| self.snapshot(slot)).collect()
+    }
+
+    /// Takes the transitions not yet drained, oldest first, and how many were dropped since the last drain.
+    pub fn drain_events(&mut self) -> (Vec<AgentTransition>, u64) {
+        let ids = &self.ids;
+        let out = self.events.drain(..).map(|(slot, transition)| AgentTransition { agent: ids[slot as usize].clone(), transition }).collect();
+        self.words.set(PENDING_EVENTS, 0);
+        (out, std::mem::take(&mut self.dropped_events))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breaker::{Failure, Outcome};
+    use crate::clock::ManualTime;
+
+    fn manual() -> (Registry, Arc<ManualTime>) {
+        let t = Arc::new(ManualTime::new(0));
+        (Registry::new(Config::default(), 3, Clock::Manual(t.clone())).unwrap(), t)
+    }
+
+    fn fail(r: &mut Registry, slot: usize) {
+        let p = r.acquire(slot).unwrap();
+        r.record(slot, p, Outcome::Failure(Failure::Timeout));
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        let (mut r, _) = manual();
+        for (id, code) in [("", "ERR_INVALID_AGENT_ID"), ("a\0b", "ERR_INVALID_AGENT_ID"), (&"x".repeat(129), "ERR_INVALID_AGENT_ID")] {
+            assert_eq!(r.add(id, &ConfigPatch::default()).unwrap_err().code(), code);
+        }
+        assert!(r.add(&"é".repeat(128), &ConfigPatch::default()).is_ok());
+        assert_eq!(r.add(&"é".repeat(128), &ConfigPatch::default()).unwrap_err().code(), "ERR_AGENT_EXISTS");
+    }
+
+    #[test]
+    fn the_registry_is_bounded_and_evicts_nothing() {
+        let (mut r, _) = manual();
+        for id in ["a", "b", "c"] {
+            r.add(id, &ConfigPatch::default()).unwrap();
+        }
+        let err = r.add("d", &ConfigPatch::default()).unwrap_err();
+        assert_eq!(err.code(), "ERR_TOO_MANY_AGENTS");
+        assert!(err.to_string().contains("maxAgents = 3"));
+        assert_eq!(r.ids(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn unknown_ids_name_the_known_ones() {
+        let (mut r, _) = manual();
+        r.add("amazon", &ConfigPatch::default()).unwrap();
+        let err = r.slot_of("amazom").unwrap_err();
+        assert_eq!(err.code(), "ERR_UNKNOWN_AGENT");
+        assert_eq!(err.to_string(), "unknown agent \"amazom\": known agents are \"amazon\"; add(\"amazom\") creates one");
+    }
+
+    #[test]
+    fn agents_are_isolated() {
+        let (mut r, _) = manual();
+        let a = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        let b = r.add("b", &ConfigPatch { failure_threshold: Some(1.0), ..Default::default() }).unwrap() as usize;
+        (0..4).for_each(|_| fail(&mut r, a));
+        assert_eq!(r.observe(a).0, State::Closed);
+        fail(&mut r, b);
+        assert_eq!((r.observe(a).0, r.observe(b).0), (State::Closed, State::Open));
+    }
+
+    #[test]
+    fn words_publish_the_fast_path_and_state() {
+        let (mut r, t) = manual();
+        let s = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        let w = r.words();
+        let base = HEADER + s * STRIDE;
+        assert_eq!((w.get(base + FAST), w.get(base + STATE)), (0, 0));
+        fail(&mut r, s);
+        assert_eq!(w.get(base + FAST), -1, "a pending failure needs the slow path");
+        r.force_open(s);
+        assert_eq!((w.get(base + FAST), w.get(base + STATE)), (-1, 1));
+        t.advance(60_000);
+        assert_eq!(r.observe(s), (State::HalfOpen, 0));
+        assert_eq!(w.get(base + STATE), 2);
+        r.reset(s);
+        assert_eq!(w.get(base + FAST), r.breakers[s].generation() as i32);
+    }
+
+    #[test]
+    fn fast_path_counts_are_folded_in() {
+        let (mut r, _) = manual();
+        let s = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        let w = r.words();
+        w.set(HEADER + s * STRIDE + PENDING_ADMITTED, 7);
+        w.set(HEADER + s * STRIDE + PENDING_SUCCESSES, 6);
+        let snap = r.snapshot(s);
+        assert_eq!((snap.calls.admitted, snap.calls.successes, snap.error_rate.successes), (7, 6, 6));
+        assert_eq!(w.get(HEADER + s * STRIDE + PENDING_ADMITTED), 0);
+    }
+
+    #[test]
+    fn transitions_wait_to_be_drained_with_their_agent() {
+        let (mut r, t) = manual();
+        let s = r.add("shein", &ConfigPatch::default()).unwrap() as usize;
+        r.force_open(s);
+        t.advance(60_000);
+        r.snapshot_all();
+        assert_eq!(r.words().get(PENDING_EVENTS), 2);
+        let (events, dropped) = r.drain_events();
+        let seen: Vec<_> = events.iter().map(|e| (e.agent.as_str(), e.transition.to)).collect();
+        assert_eq!(seen, [("shein", State::Open), ("shein", State::HalfOpen)]);
+        assert_eq!((dropped, r.words().get(PENDING_EVENTS)), (0, 0));
+    }
+
+    #[test]
+    fn undrained_transitions_are_bounded() {
+        let (mut r, _) = manual();
+        let s = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        for _ in 0..MAX_PENDING_EVENTS + 10 {
+            r.force_open(s);
+        }
+        let (events, dropped) = r.drain_events();
+        assert_eq!((events.len(), dropped), (MAX_PENDING_EVENTS, 10));
+    }
+
+    #[test]
+    fn max_agents_is_checked() {
+        assert_eq!(Registry::new(Config::default(), 0, Clock::monotonic()).unwrap_err().code(), "ERR_CIRCUIT_CONFIG");
+    }
+}

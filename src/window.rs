@@ -1,0 +1,115 @@
+//! The rolling error-rate window: 60 buckets with running totals, so reading it is O(1).
+
+/// Number of buckets the window is split into.
+pub const BUCKETS: usize = 60;
+
+/// Successes and failures over the last `window_ms`, kept as 60 buckets plus running totals.
+#[derive(Clone, Debug)]
+pub struct Window {
+    bucket_ms: u64,
+    /// Index (time / bucket_ms) of the newest bucket.
+    head: u64,
+    successes: [u32; BUCKETS],
+    failures: [u32; BUCKETS],
+    total_successes: u64,
+    total_failures: u64,
+}
+
+/// What the window holds at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowTotals {
+    /// The window's length in milliseconds.
+    pub window_ms: u64,
+    /// Successful calls in the window.
+    pub successes: u64,
+    /// Failed calls in the window.
+    pub failures: u64,
+    /// failures / (successes + failures), or 0 when the window is empty.
+    pub ratio: f64,
+}
+
+impl Window {
+    /// An empty window `window_ms` long (at least 60 ms, one millisecond a bucket).
+    pub fn new(window_ms: u64) -> Self {
+        Window {
+            bucket_ms: (window_ms / BUCKETS as u64).max(1),
+            head: 0,
+            successes: [0; BUCKETS],
+            failures: [0; BUCKETS],
+            total_successes: 0,
+            total_failures: 0,
+        }
+    }
+
+    /// Drops the buckets that have left the window by `now_ms`; at most 60 steps.
+    fn advance(&mut self, now_ms: u64) {
+        let epoch = now_ms / self.bucket_ms;
+        if epoch <= self.head {
+            return;
+        }
+        let steps = (epoch - self.head).min(BUCKETS as u64);
+        for k in 1..=steps {
+            let i = ((self.head + k) % BUCKETS as u64) as usize;
+            self.total_successes -= self.successes[i] as u64;
+            self.total_failures -= self.failures[i] as u64;
+            self.successes[i] = 0;
+            self.failures[i] = 0;
+        }
+        self.head = epoch;
+    }
+
+    /// Adds `successes` and `failures` at `now_ms`. A time older than the newest bucket counts in the newest.
+    pub fn add(&mut self, now_ms: u64, successes: u32, failures: u32) {
+        self.advance(now_ms);
+        let i = (self.head % BUCKETS as u64) as usize;
+        let (s0, f0) = (self.successes[i], self.failures[i]);
+        self.successes[i] = s0.saturating_add(successes);
+        self.failures[i] = f0.saturating_add(failures);
+        self.total_successes += (self.successes[i] - s0) as u64;
+        self.total_failures += (self.failures[i] - f0) as u64;
+    }
+
+    /// The totals as seen at `now_ms`.
+    pub fn totals(&mut self, now_ms: u64) -> WindowTotals {
+        self.advance(now_ms);
+        let (s, f) = (self.total_successes, self.total_failures);
+        let ratio = if s + f == 0 { 0.0 } else { f as f64 / (s + f) as f64 };
+        WindowTotals { window_ms: self.bucket_ms * BUCKETS as u64, successes: s, failures: f, ratio }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_within_the_window_and_forgets_after_it() {
+        let mut w = Window::new(60_000);
+        w.add(0, 3, 1);
+        w.add(30_000, 0, 4);
+        assert_eq!(w.totals(30_000), WindowTotals { window_ms: 60_000, successes: 3, failures: 5, ratio: 5.0 / 8.0 });
+        // At 59.999 s the first bucket is still inside; at 60 s it has left.
+        assert_eq!(w.totals(59_999).successes, 3);
+        assert_eq!(w.totals(60_000).successes, 0);
+        assert_eq!(w.totals(60_000).failures, 4);
+        assert_eq!(w.totals(90_000).failures, 0);
+    }
+
+    #[test]
+    fn a_long_gap_clears_everything() {
+        let mut w = Window::new(60_000);
+        w.add(1_000, 10, 10);
+        assert_eq!(w.totals(10_000_000), WindowTotals { window_ms: 60_000, successes: 0, failures: 0, ratio: 0.0 });
+        w.add(10_000_000, 1, 0);
+        assert_eq!(w.totals(10_000_000).successes, 1);
+    }
+
+    #[test]
+    fn older_times_count_in_the_newest_bucket() {
+        let mut w = Window::new(60_000);
+        w.add(50_000, 0, 1);
+        w.add(10_000, 0, 1);
+        assert_eq!(w.totals(50_000).failures, 2);
+    }
+}
