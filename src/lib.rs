@@ -11,3 +11,6 @@ pub mod metrics;
 pub mod registry;
 pub mod snapshot;
 pub mod window;
+
+pub mod binding;
+pub mod hot;

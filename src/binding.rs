@@ -1,0 +1,302 @@
+//! The napi-rs binding: `ManualClock` and `NativeRegistry`, thin wrappers over the core. Everything
+//! here is off the hot path; [`crate::hot`] has the per-call functions.
+//!
+//! Values from JavaScript are read as raw `napi_value`s and checked here, so that every bad input
+//! gets an error with a stable `code` rather than a napi conversion error or a silent wrap.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::{sys, JsValue};
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use crate::clock::{Clock, ManualTime};
+use crate::config::{show_number, Config, ConfigPatch};
+use crate::hot::{self, Shared, Thrown};
+use crate::registry::{Registry, DEFAULT_AGENTS};
+
+
+fn to_js(t: Thrown) -> napi::Error<&'static str> {
+    napi::Error::new(t.0, t.1)
+}
+
+/// Runs `f` with panics caught, so JavaScript gets an `ERR_INTERNAL` Error and the process lives.
+fn guard<T>(f: impl FnOnce() -> std::result::Result<T, Thrown>) -> Result<T, &'static str> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(to_js),
+        Err(p) => {
+            let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+            Err(napi::Error::new("ERR_INTERNAL", format!("internal error in agent-circuit-breaker: {}", what.unwrap_or_default())))
+        }
+    }
+}
+
+/// Reads a JavaScript value's type.
+unsafe fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+    let mut t = sys::ValueType::napi_undefined;
+    sys::napi_typeof(env, v, &mut t);
+    t
+}
+
+fn describe(t: sys::napi_valuetype) -> &'static str {
+    match t {
+        sys::ValueType::napi_undefined => "undefined",
+        sys::ValueType::napi_null => "null",
+        sys::ValueType::napi_boolean => "a boolean",
+        sys::ValueType::napi_number => "a number",
+        sys::ValueType::napi_string => "a string",
+        sys::ValueType::napi_symbol => "a symbol",
+        sys::ValueType::napi_object => "an object",
+        sys::ValueType::napi_function => "a function",
+        sys::ValueType::napi_bigint => "a bigint",
+        _ => "an external value",
+    }
+}
+
+/// Reads an agent id: a string of well-formed UTF-16 (lone surrogates would collide once converted).
+unsafe fn read_id(env: sys::napi_env, v: sys::napi_value) -> std::result::Result<String, Thrown> {
+    let t = type_of(env, v);
+    if t != sys::ValueType::napi_string {
+        return Err(Thrown("ERR_INVALID_AGENT_ID", format!("invalid agent id: expected a string, got {}", describe(t))));
+    }
+    let mut len = 0usize;
+    sys::napi_get_value_string_utf16(env, v, ptr::null_mut(), 0, &mut len);
+    if len > 4 * crate::registry::MAX_ID_CHARS {
+        return Err(Thrown("ERR_INVALID_AGENT_ID", format!("invalid agent id: it has {len} UTF-16 units; ids are 1 to 128 characters")));
+    }
+    let mut buf = vec![0u16; len + 1];
+    sys::napi_get_value_string_utf16(env, v, buf.as_mut_ptr(), buf.len(), &mut len);
+    String::from_utf16(&buf[..len]).map_err(|_| {
+        Thrown("ERR_INVALID_AGENT_ID", "invalid agent id: it contains a lone surrogate (not well-formed UTF-16)".into())
+    })
+}
+
+/// Reads an optional number: `undefined` is `None`, anything else not a number is an error for `field`.
+unsafe fn read_number(env: sys::napi_env, v: sys::napi_value, field: &str) -> std::result::Result<Option<f64>, Thrown> {
+    match type_of(env, v) {
+        sys::ValueType::napi_undefined => Ok(None),
+        sys::ValueType::napi_number => {
+            let mut n = 0f64;
+            sys::napi_get_value_double(env, v, &mut n);
+            Ok(Some(n))
+        }
+        t => Err(Thrown("ERR_CIRCUIT_CONFIG", format!("{field} must be a number, got {}", describe(t)))),
+    }
+}
+
+/// Reads a property; a throwing getter's exception stays pending and is what JavaScript sees.
+unsafe fn get(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr) -> std::result::Result<sys::napi_value, Thrown> {
+    let mut v = ptr::null_mut();
+    if sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) != sys::Status::napi_ok {
+        return Err(Thrown("PendingException", format!("reading {key:?} threw")));
+    }
+    Ok(v)
+}
+
+/// Reads a config object (or `undefined`) into a patch of raw numbers; ranges are checked by the core.
+unsafe fn read_patch(env: sys::napi_env, v: Option<sys::napi_value>) -> std::result::Result<ConfigPatch, Thrown> {
+    let Some(v) = v else { return Ok(ConfigPatch::default()) };
+    match type_of(env, v) {
+        sys::ValueType::napi_undefined => return Ok(ConfigPatch::default()),
+        sys::ValueType::napi_object => {}
+        t => return Err(Thrown("ERR_CIRCUIT_CONFIG", format!("config must be an object, got {}", describe(t)))),
+    }
+    let field = |key: &std::ffi::CStr, name: &str| -> std::result::Result<Option<f64>, Thrown> { read_number(env, get(env, v, key)?, name) };
+    Ok(ConfigPatch {
+        failure_threshold: field(c"failureThreshold", "failureThreshold")?,
+        success_threshold: field(c"successThreshold", "successThreshold")?,
+        half_open_max_calls: field(c"halfOpenMaxCalls", "halfOpenMaxCalls")?,
+        open_timeout_ms: field(c"openTimeoutMs", "openTimeoutMs")?,
+        error_rate_window_ms: field(c"errorRateWindowMs", "errorRateWindowMs")?,
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> std::result::Result<String, Thrown> {
+    serde_json::to_string(v).map_err(|e| Thrown("ERR_INTERNAL", e.to_string()))
+}
+
+/// A clock that moves only when `advance(ms)` is called: give it to a registry to test timeouts instantly.
+#[napi]
+pub struct ManualClock {
+    time: Arc<ManualTime>,
+}
+
+#[napi]
+impl ManualClock {
+    /// A manual clock reading `startMs` (default 0).
+    #[napi(constructor, ts_args_type = "startMs?: number")]
+    pub fn new(start_ms: Option<Unknown>) -> Result<Self, &'static str> {
+        guard(|| {
+            let start = match start_ms {
+                Some(v) => unsafe { read_ms(v.value().env, v.raw(), "startMs")? },
+                None => 0,
+            };
+            Ok(ManualClock { time: Arc::new(ManualTime::new(start)) })
+        })
+    }
+
+    /// Moves the clock forward by `ms` milliseconds; returns the new reading.
+    #[napi(ts_args_type = "ms: number")]
+    pub fn advance(&self, ms: Unknown) -> Result<f64, &'static str> {
+        guard(|| {
+            let ms = unsafe { read_ms(ms.value().env, ms.raw(), "ms")? };
+            Ok(self.time.advance(ms) as f64)
+        })
+    }
+
+    /// The current reading, in milliseconds.
+    #[napi(getter)]
+    pub fn now_ms(&self) -> f64 {
+        self.time.now_ms() as f64
+    }
+}
+
+/// Reads a non-negative integer number of milliseconds below 2^53.
+unsafe fn read_ms(env: sys::napi_env, v: sys::napi_value, name: &str) -> std::result::Result<u64, Thrown> {
+    let bad = |got: String| Thrown("ERR_INVALID_ARG", format!("{name} must be a non-negative integer number of milliseconds (got {got})"));
+    match read_number(env, v, name) {
+        Ok(Some(n)) if n >= 0.0 && n == n.trunc() && n < 9007199254740992.0 => Ok(n as u64),
+        Ok(Some(n)) => Err(bad(show_number(n))),
+        _ => Err(bad(describe(type_of(env, v)).to_owned())),
+    }
+}
+
+/// The native registry behind `AgentCircuitBreaker` and `CircuitBreaker`: breakers by agent id.
+/// Use the TypeScript classes; this one is their engine.
+#[napi]
+pub struct NativeRegistry {
+    shared: Shared,
+}
+
+#[napi]
+impl NativeRegistry {
+    /// An empty registry with default settings `defaults`, room for `maxAgents` breakers (default 1000)
+    /// and the monotonic clock, or `clock` if given.
+    #[napi(constructor, ts_args_type = "defaults?: object, maxAgents?: number, clock?: ManualClock")]
+    pub fn new(env: Env, defaults: Option<Unknown>, max_agents: Option<Unknown>, clock: Option<&ManualClock>) -> Result<Self, &'static str> {
+        guard(|| unsafe {
+            let defaults = Config::default().apply(&read_patch(env.raw(), defaults.map(|d| d.raw()))?).map_err(|e| Thrown("ERR_CIRCUIT_CONFIG", e.to_string()))?;
+            let max = match max_agents {
+                Some(m) => read_number(env.raw(), m.raw(), "maxAgents")?.unwrap_or(1000.0),
+                None => 1000.0,
+            };
+            if !(max >= 1.0 && max == max.trunc() && max <= crate::registry::MAX_AGENTS_LIMIT as f64) {
+                return Err(Thrown("ERR_CIRCUIT_CONFIG", format!("maxAgents must be an integer in 1..=1000000 (got {})", show_number(max))));
+            }
+            let clock = clock.map_or_else(Clock::monotonic, |c| Clock::Manual(c.time.clone()));
+            let registry = Registry::new(defaults, max as usize, clock)?;
+            Ok(NativeRegistry { shared: Arc::new(Mutex::new(registry)) })
+        })
+    }
+
+    /// The agent ids a registry starts with by default: the five marketplaces.
+    #[napi]
+    pub fn default_agents() -> Vec<String> {
+        DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Adds a breaker for `agentId` (the defaults with `config` applied); returns its slot.
+    #[napi(ts_args_type = "agentId: string, config?: object")]
+    pub fn add(&self, env: Env, agent_id: Unknown, config: Option<Unknown>) -> Result<u32, &'static str> {
+        guard(|| unsafe {
+            let id = read_id(env.raw(), agent_id.raw())?;
+            let patch = read_patch(env.raw(), config.map(|c| c.raw()))?;
+            Ok(self.shared.lock().add(&id, &patch)?)
+        })
+    }
+
+    /// The slot of `agentId`; `ERR_UNKNOWN_AGENT` naming the known ids if it has no breaker.
+    #[napi(ts_args_type = "agentId: string")]
+    pub fn slot_of(&self, env: Env, agent_id: Unknown) -> Result<u32, &'static str> {
+        guard(|| unsafe {
+            let id = read_id(env.raw(), agent_id.raw())?;
+            Ok(self.shared.lock().slot_of(&id)?)
+        })
+    }
+
+    /// The agent ids, in slot order.
+    #[napi]
+    pub fn agents(&self) -> Vec<String> {
+        self.shared.lock().ids().to_vec()
+    }
+
+    /// The registry's default settings, as JSON.
+    #[napi]
+    pub fn defaults_json(&self) -> Result<String, &'static str> {
+        guard(|| json(self.shared.lock().defaults()))
+    }
+
+    /// The status of the breaker in `slot`, as JSON.
+    #[napi]
+    pub fn status_json(&self, slot: f64) -> Result<String, &'static str> {
+        guard(|| {
+            let mut r = self.shared.lock();
+            let slot = r.check_slot(slot)?;
+            json(&r.snapshot(slot))
+        })
+    }
+
+    /// The status of every breaker, in slot order, as a JSON array.
+    #[napi]
+    pub fn status_all_json(&self) -> Result<String, &'static str> {
+        guard(|| json(&self.shared.lock().snapshot_all()))
+    }
+
+    /// Opens the breaker in `slot` now.
+    #[napi]
+    pub fn force_open(&self, slot: f64) -> Result<(), &'static str> {
+        guard(|| {
+            let mut r = self.shared.lock();
+            let slot = r.check_slot(slot)?;
+            r.force_open(slot);
+            Ok(())
+        })
+    }
+
+    /// Closes the breaker in `slot` now and clears its consecutive counts.
+    #[napi]
+    pub fn reset(&self, slot: f64) -> Result<(), &'static str> {
+        guard(|| {
+            let mut r = self.shared.lock();
+            let slot = r.check_slot(slot)?;
+            r.reset(slot);
+            Ok(())
+        })
+    }
+
+    /// Takes the transitions not yet drained, as JSON: `{"events":[{agent, from, to, reason, atMs, consecutiveFailures}], "dropped": n}`.
+    #[napi]
+    pub fn drain_transitions_json(&self) -> Result<String, &'static str> {
+        guard(|| {
+            let (events, dropped) = self.shared.lock().drain_events();
+            let events: Vec<_> = events
+                .iter()
+                .map(|e| serde_json::json!({
+                    "agent": e.agent, "from": e.transition.from, "to": e.transition.to, "reason": e.transition.reason,
+                    "atMs": e.transition.at_ms, "consecutiveFailures": e.transition.consecutive_failures,
+                }))
+                .collect();
+            json(&serde_json::json!({ "events": events, "dropped": dropped }))
+        })
+    }
+
+    /// The registry clock's reading, in milliseconds.
+    #[napi]
+    pub fn now_ms(&self) -> f64 {
+        self.shared.lock().now_ms() as f64
+    }
+
+    /// The hot path: the words table and the per-call functions (see the `registry` module docs).
+    #[napi(
+        ts_return_type = "{ words: Int32Array; admit(slot: number): number; settle(slot: number, permit: number, outcome: number): number; state(slot: number): number; openRemainingMs(slot: number): number; flush(slot: number): number }"
+    )]
+    pub fn hot_path(&self, env: Env) -> Result<Unknown<'_>, &'static str> {
+        guard(|| unsafe {
+            let v = hot::hot_path(env.raw(), &self.shared)?;
+            Ok(Unknown::from_raw_unchecked(env.raw(), v))
+        })
+    }
+}

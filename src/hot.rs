@@ -1,0 +1,207 @@
+//! The hot path, written by hand against Node-API (napi::sys): the words table shared with
+//! JavaScript, and four small callbacks that take numbers and return a number.
+//!
+//! napi-rs's generated wrappers cost 65-300 ns a call; these cost about 15. JavaScript calls them
+//! only when the words table says it must (see [`crate::registry`]).
+
+use std::ffi::CString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+
+use napi::sys;
+use parking_lot::Mutex;
+
+use crate::breaker::{Failure, Outcome, Permit, Recorded};
+use crate::registry::{Registry, RegistryError, Words};
+
+/// A registry shared between the binding object and the callbacks made for it.
+pub type Shared = Arc<Mutex<Registry>>;
+
+/// An error to throw into JavaScript: a stable code and a message.
+pub struct Thrown(pub &'static str, pub String);
+
+impl From<RegistryError> for Thrown {
+    fn from(e: RegistryError) -> Self {
+        Thrown(e.code(), e.to_string())
+    }
+}
+
+/// Throws `code`/`message` as a JavaScript Error, unless an exception is already pending.
+pub unsafe fn throw(env: sys::napi_env, code: &str, message: &str) {
+    let mut pending = false;
+    sys::napi_is_exception_pending(env, &mut pending);
+    if pending {
+        return;
+    }
+    let code = CString::new(code.replace('\0', "")).unwrap_or_default();
+    let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    sys::napi_throw_error(env, code.as_ptr(), message.as_ptr());
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+    format!("internal error in agent-circuit-breaker: {}", what.unwrap_or_else(|| "panic".into()))
+}
+
+/// Reads up to three numeric arguments and the callback's registry, runs `body` under the
+/// registry's lock with panics caught, and returns its number (or throws).
+unsafe fn entry(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    arity: usize,
+    body: impl FnOnce(&mut Registry, [f64; 3]) -> Result<f64, Thrown>,
+) -> sys::napi_value {
+    let mut argc = 3usize;
+    let mut argv = [ptr::null_mut(); 3];
+    let mut data = ptr::null_mut();
+    if sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) != sys::Status::napi_ok {
+        return ptr::null_mut();
+    }
+    let mut args = [0f64; 3];
+    for (i, arg) in args.iter_mut().enumerate().take(arity) {
+        if i >= argc || sys::napi_get_value_double(env, argv[i], arg) != sys::Status::napi_ok {
+            throw(env, "ERR_INVALID_ARG", &format!("argument {} must be a number", i + 1));
+            return ptr::null_mut();
+        }
+    }
+    let shared = &*(data as *const Mutex<Registry>);
+    let result = catch_unwind(AssertUnwindSafe(|| body(&mut shared.lock(), args)));
+    let value = match result {
+        Ok(Ok(v)) => v,
+        Ok(Err(Thrown(code, message))) => {
+            throw(env, code, &message);
+            return ptr::null_mut();
+        }
+        Err(p) => {
+            throw(env, "ERR_INTERNAL", &panic_message(&*p));
+            return ptr::null_mut();
+        }
+    };
+    let mut out = ptr::null_mut();
+    sys::napi_create_double(env, value, &mut out);
+    out
+}
+
+fn bad_arg(what: &str, v: f64) -> Thrown {
+    Thrown("ERR_INVALID_ARG", format!("{what} (got {})", crate::config::show_number(v)))
+}
+
+fn permit_of(v: f64) -> Result<Permit, Thrown> {
+    let ok = v >= 0.0 && v == v.trunc() && v < 9007199254740992.0;
+    ok.then(|| Permit::decode(v as u64)).flatten().ok_or_else(|| bad_arg("permit must be a number admit() returned", v))
+}
+
+fn outcome_of(v: f64) -> Result<Outcome, Thrown> {
+    match v {
+        0.0 => Ok(Outcome::Success),
+        1.0 => Ok(Outcome::Released),
+        _ if v >= 2.0 && v == v.trunc() && v < 2.0 + Failure::ALL.len() as f64 => {
+            Ok(Outcome::Failure(Failure::ALL[v as usize - 2]))
+        }
+        _ => Err(bad_arg("outcome must be 0 (success), 1 (released) or 2-7 (a failure kind)", v)),
+    }
+}
+
+/// `admit(slot)`: a permit (a non-negative integer), or -1 when the breaker rejects the call.
+unsafe extern "C" fn admit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    entry(env, info, 1, |r, [slot, ..]| {
+        let slot = r.check_slot(slot)?;
+        Ok(r.acquire(slot).map_or(-1.0, |p| p.encode() as f64))
+    })
+}
+
+/// `settle(slot, permit, outcome)`: 1 if the outcome counted, 0 if it was late.
+unsafe extern "C" fn settle(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    entry(env, info, 3, |r, [slot, permit, outcome]| {
+        let slot = r.check_slot(slot)?;
+        let (permit, outcome) = (permit_of(permit)?, outcome_of(outcome)?);
+        Ok(if r.record(slot, permit, outcome) == Recorded::Counted { 1.0 } else { 0.0 })
+    })
+}
+
+/// `state(slot)`: the effective state's code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
+unsafe extern "C" fn state(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    entry(env, info, 1, |r, [slot, ..]| {
+        let slot = r.check_slot(slot)?;
+        Ok(r.observe(slot).0.code() as f64)
+    })
+}
+
+/// `openRemainingMs(slot)`: milliseconds until an OPEN breaker turns HALF_OPEN, else 0.
+unsafe extern "C" fn open_remaining(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    entry(env, info, 1, |r, [slot, ..]| {
+        let slot = r.check_slot(slot)?;
+        Ok(r.observe(slot).1 as f64)
+    })
+}
+
+/// `flush(slot)`: folds the slot's fast-path counts into its metrics.
+unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    entry(env, info, 1, |r, [slot, ..]| {
+        let slot = r.check_slot(slot)?;
+        r.flush(slot);
+        Ok(0.0)
+    })
+}
+
+unsafe extern "C" fn drop_shared(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    drop(Arc::from_raw(data as *const Mutex<Registry>));
+}
+
+unsafe extern "C" fn drop_words(_env: sys::napi_env, _data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
+    drop(Arc::from_raw(hint as *const Words));
+}
+
+fn check(status: sys::napi_status, what: &str) -> Result<(), Thrown> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Thrown("ERR_INTERNAL", format!("Node-API call failed while {what} (status {status})")))
+    }
+}
+
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// Builds `{ words, admit, settle, state, openRemainingMs, flush }` for a registry.
+pub unsafe fn hot_path(env: sys::napi_env, shared: &Shared) -> Result<sys::napi_value, Thrown> {
+    let mut obj = ptr::null_mut();
+    check(sys::napi_create_object(env, &mut obj), "creating the hot path")?;
+    let words = shared.lock().words();
+    let (ptr_words, len) = (words.as_ptr(), words.len());
+    let hint = Arc::into_raw(words) as *mut std::ffi::c_void;
+    let mut buffer = ptr::null_mut();
+    let status = sys::napi_create_external_arraybuffer(env, ptr_words.cast(), len * 4, Some(drop_words), hint, &mut buffer);
+    if status != sys::Status::napi_ok {
+        drop(Arc::from_raw(hint as *const Words));
+        let mut pending = false;
+        sys::napi_is_exception_pending(env, &mut pending);
+        if pending {
+            let mut e = ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env, &mut e);
+        }
+        return Err(Thrown("ERR_UNSUPPORTED_RUNTIME", "this JavaScript runtime does not allow external ArrayBuffers, which agent-circuit-breaker needs".into()));
+    }
+    let mut array = ptr::null_mut();
+    check(sys::napi_create_typedarray(env, sys::TypedarrayType::int32_array, len, buffer, 0, &mut array), "creating the words table")?;
+    check(sys::napi_set_named_property(env, obj, c"words".as_ptr(), array), "setting words")?;
+    let callbacks: [(&std::ffi::CStr, Callback); 5] = [
+        (c"admit", admit),
+        (c"settle", settle),
+        (c"state", state),
+        (c"openRemainingMs", open_remaining),
+        (c"flush", flush),
+    ];
+    for (name, cb) in callbacks {
+        let data = Arc::into_raw(shared.clone()) as *mut std::ffi::c_void;
+        let mut f = ptr::null_mut();
+        let made = sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f);
+        if made != sys::Status::napi_ok {
+            drop(Arc::from_raw(data as *const Mutex<Registry>));
+            return Err(Thrown("ERR_INTERNAL", "Node-API could not create a function".into()));
+        }
+        check(sys::napi_add_finalizer(env, f, data, Some(drop_shared), ptr::null_mut(), ptr::null_mut()), "attaching a finalizer")?;
+        check(sys::napi_set_named_property(env, obj, name.as_ptr(), f), "setting a callback")?;
+    }
+    Ok(obj)
+}
