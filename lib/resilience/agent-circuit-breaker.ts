@@ -1,0 +1,132 @@
+/**
+ * `AgentCircuitBreaker`: one circuit breaker per agent id, by default the five marketplace agents,
+ * sharing default settings with per-agent overrides, bounded by `maxAgents`.
+ *
+ * Each instance owns its breakers: there is no hidden process-wide state, so Jest test files and
+ * Next.js dev reloads each get fresh breakers unless they keep the instance themselves.
+ */
+
+import type { ManualClock } from '../../index';
+import { NativeRegistry } from '../../index';
+import { Attachment, CircuitBreaker } from './circuit-breaker';
+import { Engine, checkConfigKeys } from './engine';
+import { CircuitBreakerError } from './errors';
+import type { BreakerConfig, BreakerStatus, CircuitState, ErrorClassifier, TransitionListener } from './types';
+
+/** The agents a registry starts with unless told otherwise. */
+export const DEFAULT_AGENTS: readonly string[] = Object.freeze(NativeRegistry.defaultAgents());
+
+/** Options of an `AgentCircuitBreaker`. */
+export interface AgentCircuitBreakerOptions {
+  /** The agents to create breakers for at once. @default DEFAULT_AGENTS */
+  agents?: readonly string[];
+  /** Settings every breaker starts from. @default the story's: 5 failures, 2 successes, 60 s open */
+  defaults?: BreakerConfig;
+  /** Settings for particular agents, applied over `defaults`. Keys must be among `agents`. */
+  overrides?: Readonly<Record<string, BreakerConfig>>;
+  /** The most breakers this registry will hold; `add` past it fails with `ERR_TOO_MANY_AGENTS`. @default 1000 */
+  maxAgents?: number;
+  /** A manual clock for tests; the monotonic clock otherwise. */
+  clock?: ManualClock;
+  /** Called once for every transition of every agent. */
+  onTransition?: TransitionListener;
+  /** What a thrown error means. @default every error is a failure of kind 'error' (or its `circuitReason`) */
+  classifyError?: ErrorClassifier;
+}
+
+/** Circuit breakers by agent id. */
+export class AgentCircuitBreaker {
+  /** The five marketplace agents. */
+  static readonly DEFAULT_AGENTS = DEFAULT_AGENTS;
+  private readonly engine: Engine;
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
+  constructor(options: AgentCircuitBreakerOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'AgentCircuitBreaker options must be an object');
+    }
+    const { agents = DEFAULT_AGENTS, overrides = {}, ...engineOptions } = options;
+    if (!Array.isArray(agents)) {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'agents must be an array of agent ids');
+    }
+    for (const id of Object.keys(overrides)) {
+      if (!agents.includes(id)) {
+        throw new CircuitBreakerError(
+          'ERR_UNKNOWN_AGENT',
+          `overrides name agent ${JSON.stringify(id)}, which is not among agents (${agents.join(', ')})`,
+        );
+      }
+    }
+    this.engine = new Engine(engineOptions);
+    for (const id of agents) this.add(id, overrides[id]);
+  }
+
+  /** Creates the breaker for `agentId` with the defaults and `config` applied, and returns it. */
+  add(agentId: string, config?: BreakerConfig): CircuitBreaker {
+    checkConfigKeys(config, `config of agent ${JSON.stringify(String(agentId))}`);
+    const slot = this.engine.native.add(agentId, config);
+    const breaker = new CircuitBreaker(new Attachment(this.engine, slot, agentId));
+    this.breakers.set(agentId, breaker);
+    return breaker;
+  }
+
+  /** The breaker of `agentId`; `ERR_UNKNOWN_AGENT` naming the known ids if there is none. */
+  get(agentId: string): CircuitBreaker {
+    const breaker = this.breakers.get(agentId);
+    if (breaker !== undefined) return breaker;
+    this.engine.native.slotOf(agentId); // throws the error that names the known agents
+    throw new CircuitBreakerError('ERR_INTERNAL', `agent ${JSON.stringify(agentId)} has a slot but no handle`);
+  }
+
+  /** True if `agentId` has a breaker. */
+  has(agentId: string): boolean {
+    return this.breakers.has(agentId);
+  }
+
+  /** The agent ids, in the order they were added. */
+  agents(): string[] {
+    return [...this.breakers.keys()];
+  }
+
+  /** Runs `fn` behind `agentId`'s breaker; see `CircuitBreaker#execute`. */
+  execute<T>(agentId: string, fn: () => T | PromiseLike<T>, fallback?: () => T | PromiseLike<T>): Promise<T> {
+    return this.get(agentId).execute(fn, fallback);
+  }
+
+  /** The effective state of `agentId`'s breaker. */
+  state(agentId: string): CircuitState {
+    return this.get(agentId).state;
+  }
+
+  /** Everything known about `agentId`'s breaker now. */
+  status(agentId: string): BreakerStatus {
+    return this.get(agentId).status();
+  }
+
+  /** The status of every agent's breaker, in the order they were added. */
+  statusAll(): BreakerStatus[] {
+    const all = JSON.parse(this.engine.native.statusAllJson()) as BreakerStatus[];
+    if (this.engine.words[0] !== 0) this.engine.drain();
+    return all;
+  }
+
+  /** `statusAll()`, so that `JSON.stringify(registry)` gives every breaker's status. */
+  toJSON(): BreakerStatus[] {
+    return this.statusAll();
+  }
+
+  /** Opens `agentId`'s breaker now. */
+  forceOpen(agentId: string): void {
+    this.get(agentId).forceOpen();
+  }
+
+  /** Closes `agentId`'s breaker now and clears its consecutive counts. */
+  reset(agentId: string): void {
+    this.get(agentId).reset();
+  }
+
+  /** Adds a listener for every agent's transitions; returns the function that removes it. */
+  onTransition(listener: TransitionListener): () => void {
+    return this.engine.subscribe(listener);
+  }
+}

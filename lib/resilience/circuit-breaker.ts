@@ -1,0 +1,215 @@
+/**
+ * `CircuitBreaker`: one breaker, either on its own or one agent's breaker inside an
+ * `AgentCircuitBreaker`. The state machine is native; this class admits calls, awaits them and
+ * reports their outcomes.
+ *
+ * The hot path: while the breaker is CLOSED with no failures pending, the native words table holds
+ * its generation (`FAST >= 0`), and a call is admitted and its success counted without crossing into
+ * native code. Anything else (a failure, an OPEN or HALF_OPEN breaker) goes through the
+ * hand-written native functions, which decide every transition.
+ */
+
+import type { ManualClock } from '../../index';
+import {
+  Engine,
+  FAST,
+  FLUSH_EVERY,
+  HEADER,
+  OUTCOME_RELEASED,
+  OUTCOME_SUCCESS,
+  PENDING_ADMITTED,
+  PENDING_SUCCESSES,
+  PERMIT_SCALE,
+  STATE,
+  STATES,
+  STRIDE,
+  FAILURE_REASONS,
+  checkConfigKeys,
+} from './engine';
+import { CircuitBreakerError, CircuitOpenError } from './errors';
+import type {
+  BreakerConfig,
+  BreakerStatus,
+  CircuitState,
+  ErrorClassifier,
+  FailureReason,
+  TransitionListener,
+} from './types';
+
+/** Options of a stand-alone `CircuitBreaker`. */
+export interface CircuitBreakerOptions extends BreakerConfig {
+  /** The breaker's id in statuses, events and errors. @default 'default' */
+  name?: string;
+  /** A manual clock for tests; the monotonic clock otherwise. */
+  clock?: ManualClock;
+  /** Called once for every transition. */
+  onTransition?: TransitionListener;
+  /** What a thrown error means. @default every error is a failure of kind 'error' (or its `circuitReason`) */
+  classifyError?: ErrorClassifier;
+}
+
+/** A handle's place in an engine; only `AgentCircuitBreaker` makes these. */
+export class Attachment {
+  constructor(
+    readonly engine: Engine,
+    readonly slot: number,
+    readonly agent: string,
+  ) {}
+}
+
+/** A circuit breaker. Create one directly, or get one agent's from `AgentCircuitBreaker#get`. */
+export class CircuitBreaker {
+  /** The breaker's id (the agent id in a registry). */
+  readonly agent: string;
+  private readonly engine: Engine;
+  private readonly hot: Engine['hot'];
+  private readonly words: Int32Array;
+  private readonly slot: number;
+  private readonly base: number;
+
+  constructor(options: CircuitBreakerOptions | Attachment = {}) {
+    let at: Attachment;
+    if (options instanceof Attachment) {
+      at = options;
+    } else {
+      if (options === null || typeof options !== 'object') {
+        throw new CircuitBreakerError('ERR_INVALID_ARG', 'CircuitBreaker options must be an object');
+      }
+      const { name = 'default', clock, onTransition, classifyError, ...config } = options;
+      checkConfigKeys(config, 'CircuitBreaker options');
+      const engine = new Engine({ defaults: config, maxAgents: 1, clock, onTransition, classifyError });
+      at = new Attachment(engine, engine.native.add(name), name);
+    }
+    this.agent = at.agent;
+    this.engine = at.engine;
+    this.hot = at.engine.hot;
+    this.words = at.engine.words;
+    this.slot = at.slot;
+    this.base = HEADER + at.slot * STRIDE;
+  }
+
+  /**
+   * Runs `fn` if the breaker admits it and records how it ended. When the breaker rejects the call,
+   * `fn` is not called: the promise resolves to `fallback()` if given, else rejects with a
+   * `CircuitOpenError` (code `ERR_CIRCUIT_OPEN`). Errors from `fn` are recorded and rethrown.
+   */
+  async execute<T>(fn: () => T | PromiseLike<T>, fallback?: () => T | PromiseLike<T>): Promise<T> {
+    const words = this.words;
+    const w = words[this.base + FAST];
+    let permit: number;
+    if (w >= 0) {
+      words[this.base + PENDING_ADMITTED]++;
+      permit = w * PERMIT_SCALE;
+    } else {
+      permit = this.hot.admit(this.slot);
+      if (words[0] !== 0) this.engine.drain();
+      if (permit < 0) {
+        if (fallback !== undefined) return fallback();
+        throw this.openError();
+      }
+    }
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      this.settle(permit, this.engine.outcomeOf(error));
+      throw error;
+    }
+    if (w >= 0 && words[this.base + FAST] === w) {
+      if (++words[this.base + PENDING_SUCCESSES] >= FLUSH_EVERY) this.hot.flush(this.slot);
+    } else {
+      this.settle(permit, OUTCOME_SUCCESS);
+    }
+    return value;
+  }
+
+  private settle(permit: number, outcome: number): boolean {
+    const counted = this.hot.settle(this.slot, permit, outcome) === 1;
+    if (this.words[0] !== 0) this.engine.drain();
+    return counted;
+  }
+
+  private openError(): CircuitOpenError {
+    const code = this.hot.state(this.slot);
+    const remaining = this.hot.openRemainingMs(this.slot);
+    return new CircuitOpenError(this.agent, STATES[code], remaining);
+  }
+
+  /**
+   * The two-step form, for calls whose outcome is known elsewhere: a permit, or `undefined` when
+   * the breaker rejects. Report each permit exactly once with `succeed`, `fail` or `release`.
+   */
+  acquire(): number | undefined {
+    const permit = this.hot.admit(this.slot);
+    if (this.words[0] !== 0) this.engine.drain();
+    return permit < 0 ? undefined : permit;
+  }
+
+  /** Reports a success; false if the permit was stale or already used (nothing changed). */
+  succeed(permit: number): boolean {
+    return this.settle(permit, OUTCOME_SUCCESS);
+  }
+
+  /** Reports a failure of kind `reason`; false if the permit was stale or already used. */
+  fail(permit: number, reason: FailureReason = 'error'): boolean {
+    const i = FAILURE_REASONS.indexOf(reason);
+    if (i < 0) {
+      throw new CircuitBreakerError(
+        'ERR_INVALID_ARG',
+        `unknown failure reason ${JSON.stringify(String(reason))}; known reasons are ${FAILURE_REASONS.join(', ')}`,
+      );
+    }
+    return this.settle(permit, 2 + i);
+  }
+
+  /** Returns a permit without an outcome (cancelled, or an error that does not count). */
+  release(permit: number): boolean {
+    return this.settle(permit, OUTCOME_RELEASED);
+  }
+
+  /** The effective state: an OPEN breaker whose timeout has passed reads HALF_OPEN. */
+  get state(): CircuitState {
+    let code = this.words[this.base + STATE];
+    if (code === 1) {
+      code = this.hot.state(this.slot);
+      if (this.words[0] !== 0) this.engine.drain();
+    }
+    return STATES[code];
+  }
+
+  /** Milliseconds until an OPEN breaker lets a probe through; 0 in other states. */
+  get openRemainingMs(): number {
+    const ms = this.hot.openRemainingMs(this.slot);
+    if (this.words[0] !== 0) this.engine.drain();
+    return ms;
+  }
+
+  /** Everything known about this breaker now. */
+  status(): BreakerStatus {
+    const status = JSON.parse(this.engine.native.statusJson(this.slot)) as BreakerStatus;
+    if (this.words[0] !== 0) this.engine.drain();
+    return status;
+  }
+
+  /** Opens the breaker now; the open timeout starts again. Recorded as a transition. */
+  forceOpen(): void {
+    this.engine.native.forceOpen(this.slot);
+    if (this.words[0] !== 0) this.engine.drain();
+  }
+
+  /** Closes the breaker now and clears its consecutive counts. Recorded as a transition. */
+  reset(): void {
+    this.engine.native.reset(this.slot);
+    if (this.words[0] !== 0) this.engine.drain();
+  }
+
+  /** Adds a listener for this breaker's transitions; returns the function that removes it. */
+  onTransition(listener: TransitionListener): () => void {
+    if (typeof listener !== 'function') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'a transition listener must be a function');
+    }
+    return this.engine.subscribe((event) => {
+      if (event.agent === this.agent) listener(event);
+    });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The engine under every breaker handle: one native registry, its hot-path functions and words
+ * table, the transition listeners and the error classifier. Internal; not exported by the package.
+ */
+
+import { ManualClock, NativeRegistry } from '../../index';
+import { CircuitBreakerError } from './errors';
+import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
+
+/** The words table's layout; it mirrors `src/registry.rs`. */
+export const HEADER = 4;
+export const STRIDE = 4;
+export const FAST = 0;
+export const PENDING_ADMITTED = 1;
+export const PENDING_SUCCESSES = 2;
+export const STATE = 3;
+/** A CLOSED permit is the generation times 2^20 (the low 20 bits hold a probe token). */
+export const PERMIT_SCALE = 1048576;
+/** Fast-path successes are folded into the native counts at least this often. */
+export const FLUSH_EVERY = 4096;
+/** State codes, as `src/breaker.rs` numbers them. */
+export const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
+/** Outcome codes for `settle`: 0 success, 1 released, 2 + the index here for a failure. */
+export const FAILURE_REASONS: readonly FailureReason[] = [
+  'error',
+  'timeout',
+  'network',
+  'http_5xx',
+  'rate_limited',
+  'invalid_response',
+];
+export const OUTCOME_SUCCESS = 0;
+export const OUTCOME_RELEASED = 1;
+
+const CONFIG_KEYS: readonly (keyof BreakerConfig)[] = [
+  'failureThreshold',
+  'successThreshold',
+  'halfOpenMaxCalls',
+  'openTimeoutMs',
+  'errorRateWindowMs',
+];
+
+/** Refuses settings objects with unknown keys (a typo would otherwise be ignored silently). */
+export function checkConfigKeys(config: unknown, where: string): void {
+  if (config === undefined || config === null || typeof config !== 'object') return;
+  for (const key of Object.keys(config)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      throw new CircuitBreakerError(
+        'ERR_CIRCUIT_CONFIG',
+        `${where}: unknown setting "${key}"; known settings are ${CONFIG_KEYS.join(', ')}`,
+      );
+    }
+  }
+}
+
+/** The default classifier: every error is a failure; a `circuitReason` property on it may name the kind. */
+export const defaultClassifier: ErrorClassifier = (error) => {
+  const reason = (error as { circuitReason?: unknown } | null)?.circuitReason;
+  return FAILURE_REASONS.includes(reason as FailureReason) ? (reason as FailureReason) : 'error';
+};
+
+/** What an engine is built from. */
+export interface EngineOptions {
+  defaults?: BreakerConfig;
+  maxAgents?: number;
+  clock?: ManualClock;
+  classifyError?: ErrorClassifier;
+  onTransition?: TransitionListener;
+}
+
+/** One native registry and what its handles share. */
+export class Engine {
+  readonly native: NativeRegistry;
+  readonly hot: ReturnType<NativeRegistry['hotPath']>;
+  readonly words: Int32Array;
+  private readonly listeners = new Set<TransitionListener>();
+  private readonly classifier: ErrorClassifier;
+
+  constructor(options: EngineOptions) {
+    checkConfigKeys(options.defaults, 'defaults');
+    if (options.clock !== undefined && !(options.clock instanceof ManualClock)) {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'clock must be a ManualClock from agent-circuit-breaker');
+    }
+    if (options.classifyError !== undefined && typeof options.classifyError !== 'function') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'classifyError must be a function');
+    }
+    this.native = new NativeRegistry(options.defaults, options.maxAgents, options.clock);
+    this.hot = this.native.hotPath();
+    this.words = this.hot.words;
+    this.classifier = options.classifyError ?? defaultClassifier;
+    if (options.onTransition !== undefined) this.subscribe(options.onTransition);
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: TransitionListener): () => void {
+    if (typeof listener !== 'function') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'a transition listener must be a function');
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The outcome code for an error: a failure kind, or released when the classifier says it does not count. */
+  outcomeOf(error: unknown): number {
+    let reason: FailureReason | null;
+    try {
+      reason = this.classifier(error);
+    } catch {
+      reason = 'error';
+    }
+    if (reason === null) return OUTCOME_RELEASED;
+    const i = FAILURE_REASONS.indexOf(reason);
+    return 2 + (i < 0 ? 0 : i);
+  }
+
+  /** Hands transitions waiting in native memory to the listeners. Call when `words[0] !== 0`. */
+  drain(): void {
+    const { events, dropped } = JSON.parse(this.native.drainTransitionsJson()) as {
+      events: TransitionEvent[];
+      dropped: number;
+    };
+    if (dropped > 0) {
+      process.emitWarning(`agent-circuit-breaker dropped ${dropped} transition events nobody drained`);
+    }
+    for (const event of events) {
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          process.emitWarning(`agent-circuit-breaker: a transition listener threw: ${String(error)}`);
+        }
+      }
+    }
+  }
+}

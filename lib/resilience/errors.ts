@@ -1,0 +1,45 @@
+/** Errors thrown by agent-circuit-breaker. Each carries a stable `code`; assert on it, not on the class. */
+
+import type { CircuitState } from './types';
+
+/** The codes this package's errors carry. */
+export type ErrorCode =
+  | 'ERR_CIRCUIT_OPEN'
+  | 'ERR_CIRCUIT_CONFIG'
+  | 'ERR_INVALID_AGENT_ID'
+  | 'ERR_UNKNOWN_AGENT'
+  | 'ERR_AGENT_EXISTS'
+  | 'ERR_TOO_MANY_AGENTS'
+  | 'ERR_INVALID_ARG'
+  | 'ERR_INTERNAL';
+
+/** An error from agent-circuit-breaker's TypeScript layer. Native errors carry the same codes. */
+export class CircuitBreakerError extends Error {
+  /** The stable error code. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'CircuitBreakerError';
+    this.code = code;
+  }
+}
+
+/** Thrown (as a rejection) by `execute` when the breaker rejects the call and no fallback was given. */
+export class CircuitOpenError extends CircuitBreakerError {
+  /** The agent whose breaker rejected the call. */
+  readonly agent: string;
+  /** OPEN, or HALF_OPEN with all probes in flight. */
+  readonly state: CircuitState;
+  /** Milliseconds until the breaker lets a probe through (0 when HALF_OPEN). */
+  readonly retryAfterMs: number;
+
+  constructor(agent: string, state: CircuitState, retryAfterMs: number) {
+    const why = state === 'OPEN' ? `open; retry after ${retryAfterMs} ms` : 'half-open with all probes in flight';
+    super('ERR_CIRCUIT_OPEN', `circuit for agent "${agent}" is ${why}`);
+    this.name = 'CircuitOpenError';
+    this.agent = agent;
+    this.state = state;
+    this.retryAfterMs = retryAfterMs;
+  }
+}

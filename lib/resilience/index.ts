@@ -1,0 +1,22 @@
+/**
+ * agent-circuit-breaker: per-agent circuit breakers for Node.js, with a Rust state machine behind a
+ * Node-API addon.
+ */
+
+export { ManualClock } from '../../index';
+export { AgentCircuitBreaker, DEFAULT_AGENTS } from './agent-circuit-breaker';
+export type { AgentCircuitBreakerOptions } from './agent-circuit-breaker';
+export { CircuitBreaker } from './circuit-breaker';
+export type { CircuitBreakerOptions } from './circuit-breaker';
+export { CircuitBreakerError, CircuitOpenError } from './errors';
+export type { ErrorCode } from './errors';
+export type {
+  BreakerConfig,
+  BreakerStatus,
+  CircuitState,
+  ErrorClassifier,
+  FailureReason,
+  TransitionEvent,
+  TransitionListener,
+  TransitionReason,
+} from './types';
