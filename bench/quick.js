@@ -27,11 +27,29 @@ const js = new JsBreaker();
 const native = new CircuitBreaker();
 const agent = new AgentCircuitBreaker().get('amazon');
 
+const opened = new CircuitBreaker();
+opened.forceOpen();
+const empty = () => EMPTY;
+const EMPTY = { phases: [] };
+
+/** Runs `call` CALLS times in batches of 1,000 concurrent calls. */
+async function concurrent(call) {
+  const batch = new Array(1000);
+  for (let i = 0; i < CALLS; i += 1000) {
+    for (let j = 0; j < 1000; j++) batch[j] = call();
+    await Promise.all(batch);
+  }
+}
+
 const cases = {
   'bare async function': async () => { for (let i = 0; i < CALLS; i++) await work(); },
   'hand-written JS breaker': async () => { for (let i = 0; i < CALLS; i++) await js.execute(work); },
   'CircuitBreaker.execute': async () => { for (let i = 0; i < CALLS; i++) await native.execute(work); },
   'AgentCircuitBreaker agent handle': async () => { for (let i = 0; i < CALLS; i++) await agent.execute(work); },
+  'bare, 1000 concurrent': () => concurrent(work),
+  'JS breaker, 1000 concurrent': () => concurrent(() => js.execute(work)),
+  'CircuitBreaker, 1000 concurrent': () => concurrent(() => native.execute(work)),
+  'open circuit: fallback': async () => { for (let i = 0; i < CALLS; i++) await opened.execute(work, empty); },
 };
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
@@ -47,11 +65,13 @@ async function main() {
     }
   }
   const base = median(samples['hand-written JS breaker']);
-  console.log(`node ${process.version}, ${CALLS} sequential calls x ${ROUNDS} rounds, ns per call: median [min-max]`);
+  const baseConcurrent = median(samples['JS breaker, 1000 concurrent']);
+  console.log(`node ${process.version}, ${CALLS} calls per case x ${ROUNDS} interleaved rounds, ns per call: median [min-max]; ratios are to the JS breaker in the same mode`);
   for (const [name, xs] of Object.entries(samples)) {
     const m = median(xs);
     const line = `${name.padEnd(34)} ${m.toFixed(1).padStart(7)} [${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}]`;
-    console.log(`${line}  ${(m / base).toFixed(2)}x JS breaker`);
+    const ref = name.includes('concurrent') ? baseConcurrent : base;
+    console.log(`${line}  ${(m / ref).toFixed(2)}x`);
   }
   const s = native.status();
   if (s.calls.successes + 0 < 1) throw new Error('benchmark did not count its calls');

@@ -89,7 +89,11 @@ export class AgentCircuitBreaker {
   }
 
   /** Runs `fn` behind `agentId`'s breaker; see `CircuitBreaker#execute`. */
-  execute<T>(agentId: string, fn: () => T | PromiseLike<T>, fallback?: () => T | PromiseLike<T>): Promise<T> {
+  execute<T, F = T>(
+    agentId: string,
+    fn: () => T | PromiseLike<T>,
+    fallback?: () => F | PromiseLike<F>,
+  ): Promise<T | F> {
     return this.get(agentId).execute(fn, fallback);
   }
 

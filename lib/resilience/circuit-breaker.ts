@@ -66,6 +66,8 @@ export class CircuitBreaker {
   private readonly words: Int32Array;
   private readonly slot: number;
   private readonly base: number;
+  /** Index of this slot's FAST word. */
+  private readonly fast: number;
 
   constructor(options: CircuitBreakerOptions | Attachment = {}) {
     let at: Attachment;
@@ -86,6 +88,7 @@ export class CircuitBreaker {
     this.words = at.engine.words;
     this.slot = at.slot;
     this.base = HEADER + at.slot * STRIDE;
+    this.fast = this.base + FAST;
   }
 
   /**
@@ -93,34 +96,61 @@ export class CircuitBreaker {
    * `fn` is not called: the promise resolves to `fallback()` if given, else rejects with a
    * `CircuitOpenError` (code `ERR_CIRCUIT_OPEN`). Errors from `fn` are recorded and rethrown.
    */
-  async execute<T>(fn: () => T | PromiseLike<T>, fallback?: () => T | PromiseLike<T>): Promise<T> {
+  execute<T, F = T>(fn: () => T | PromiseLike<T>, fallback?: () => F | PromiseLike<F>): Promise<T | F> {
     const words = this.words;
-    const w = words[this.base + FAST];
-    let permit: number;
-    if (w >= 0) {
-      words[this.base + PENDING_ADMITTED]++;
-      permit = w * PERMIT_SCALE;
-    } else {
-      permit = this.hot.admit(this.slot);
-      if (words[0] !== 0) this.engine.drain();
-      if (permit < 0) {
-        if (fallback !== undefined) return fallback();
-        throw this.openError();
-      }
+    const fast = this.fast;
+    const w = words[fast];
+    if (w < 0) return this.executeSlow(fn, fallback);
+    // Fast path: CLOSED with no failures pending, so a success changes no state.
+    words[fast + PENDING_ADMITTED]++;
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn();
+    } catch (error) {
+      return Promise.reject(this.failed(w * PERMIT_SCALE, error));
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        if (words[fast] === w) {
+          if (++words[fast + PENDING_SUCCESSES] >= FLUSH_EVERY) this.hot.flush(this.slot);
+        } else {
+          this.settle(w * PERMIT_SCALE, OUTCOME_SUCCESS);
+        }
+        return value;
+      },
+      (error) => {
+        throw this.failed(w * PERMIT_SCALE, error);
+      },
+    );
+  }
+
+  /** The path through native admission: OPEN, HALF_OPEN, or CLOSED with failures pending. */
+  private async executeSlow<T, F>(fn: () => T | PromiseLike<T>, fallback?: () => F | PromiseLike<F>): Promise<T | F> {
+    const permit = this.admitSlow();
+    if (permit < 0) {
+      if (fallback !== undefined) return fallback();
+      throw this.openError();
     }
     let value: T;
     try {
       value = await fn();
     } catch (error) {
-      this.settle(permit, this.engine.outcomeOf(error));
-      throw error;
+      throw this.failed(permit, error);
     }
-    if (w >= 0 && words[this.base + FAST] === w) {
-      if (++words[this.base + PENDING_SUCCESSES] >= FLUSH_EVERY) this.hot.flush(this.slot);
-    } else {
-      this.settle(permit, OUTCOME_SUCCESS);
-    }
+    this.settle(permit, OUTCOME_SUCCESS);
     return value;
+  }
+
+  /** Records `error` as the outcome of `permit` and returns it, to be rethrown. */
+  private failed(permit: number, error: unknown): unknown {
+    this.settle(permit, this.engine.outcomeOf(error));
+    return error;
+  }
+
+  private admitSlow(): number {
+    const permit = this.hot.admit(this.slot);
+    if (this.words[0] !== 0) this.engine.drain();
+    return permit;
   }
 
   private settle(permit: number, outcome: number): boolean {
@@ -140,8 +170,7 @@ export class CircuitBreaker {
    * the breaker rejects. Report each permit exactly once with `succeed`, `fail` or `release`.
    */
   acquire(): number | undefined {
-    const permit = this.hot.admit(this.slot);
-    if (this.words[0] !== 0) this.engine.drain();
+    const permit = this.admitSlow();
     return permit < 0 ? undefined : permit;
   }
 
