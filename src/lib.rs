@@ -14,3 +14,6 @@ pub mod window;
 
 pub mod binding;
 pub mod hot;
+
+#[cfg(test)]
+mod model_tests;

@@ -462,4 +462,30 @@ mod tests {
     fn max_agents_is_checked() {
         assert_eq!(Registry::new(Config::default(), 0, Clock::monotonic()).unwrap_err().code(), "ERR_CIRCUIT_CONFIG");
     }
+
+    #[test]
+    fn threads_sharing_a_registry_keep_exact_counts() {
+        let shared = Arc::new(parking_lot::Mutex::new(Registry::new(Config::default(), 1, Clock::monotonic()).unwrap()));
+        shared.lock().add("a", &ConfigPatch { failure_threshold: Some(10_000.0), ..Default::default() }).unwrap();
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (shared, barrier) = (shared.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for i in 0..50_000 {
+                        let p = shared.lock().acquire(0).unwrap();
+                        let outcome = if (i + t) % 1000 == 0 { Outcome::Failure(Failure::Network) } else { Outcome::Success };
+                        shared.lock().record(0, p, outcome);
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let s = shared.lock().snapshot(0);
+        assert_eq!((s.calls.admitted, s.calls.successes + s.calls.failures), (200_000, 200_000));
+        assert_eq!(s.calls.failures, 200);
+        assert_eq!(s.calls.late_outcomes, 0);
+        assert_eq!(s.state, State::Closed);
+    }
 }

@@ -1,0 +1,195 @@
+//! Model-based property test: random sequences of acquire / success / failure / release / advance /
+//! force-open / reset run against the breaker and against a small reference model written
+//! separately from it, straight from the rules in the issue. They must never diverge.
+
+use crate::breaker::{Breaker, Failure, Outcome, Permit, Recorded, State};
+use crate::config::{Config, ConfigPatch};
+use proptest::prelude::*;
+
+/// The reference model: the rules, written as plainly as possible.
+#[derive(Debug)]
+struct Model {
+    failure_threshold: u32,
+    success_threshold: u32,
+    max_probes: usize,
+    open_timeout: u64,
+    state: State,
+    opened_at: u64,
+    consecutive: u32,
+    successes: u32,
+    /// Each issued permit: (epoch it belongs to, still outstanding, is a probe).
+    permits: Vec<(u64, bool, bool)>,
+    /// Bumped on every state change.
+    epoch: u64,
+}
+
+impl Model {
+    fn new(c: &Config) -> Self {
+        Model {
+            failure_threshold: c.failure_threshold,
+            success_threshold: c.success_threshold,
+            max_probes: c.half_open_max_calls as usize,
+            open_timeout: c.open_timeout_ms,
+            state: State::Closed,
+            opened_at: 0,
+            consecutive: 0,
+            successes: 0,
+            permits: vec![],
+            epoch: 0,
+        }
+    }
+
+    fn enter(&mut self, s: State, at: u64) {
+        self.state = s;
+        self.epoch += 1;
+        self.successes = 0;
+        if s == State::Open {
+            self.opened_at = at;
+        }
+        if s == State::Closed {
+            self.consecutive = 0;
+        }
+    }
+
+    fn look(&mut self, now: u64) -> State {
+        if self.state == State::Open && now >= self.opened_at + self.open_timeout {
+            let at = self.opened_at + self.open_timeout;
+            self.enter(State::HalfOpen, at);
+        }
+        self.state
+    }
+
+    fn probes_out(&self) -> usize {
+        self.permits.iter().filter(|p| p.0 == self.epoch && p.1 && p.2).count()
+    }
+
+    /// Some(index of the new permit) or None when refused.
+    fn acquire(&mut self, now: u64) -> Option<usize> {
+        let ok = match self.look(now) {
+            State::Closed => true,
+            State::Open => false,
+            State::HalfOpen => self.probes_out() < self.max_probes,
+        };
+        ok.then(|| {
+            self.permits.push((self.epoch, true, self.state == State::HalfOpen));
+            self.permits.len() - 1
+        })
+    }
+
+    /// true if counted.
+    fn settle(&mut self, i: usize, outcome: Outcome, now: u64) -> bool {
+        self.look(now);
+        let (epoch, outstanding, probe) = self.permits[i];
+        if epoch != self.epoch || (probe && !outstanding) {
+            return false;
+        }
+        self.permits[i].1 = false;
+        match outcome {
+            Outcome::Released => {}
+            Outcome::Success => {
+                self.consecutive = 0;
+                if self.state == State::HalfOpen {
+                    self.successes += 1;
+                    if self.successes >= self.success_threshold {
+                        self.enter(State::Closed, now);
+                    }
+                }
+            }
+            Outcome::Failure(_) => {
+                self.consecutive += 1;
+                if self.state == State::HalfOpen || self.consecutive >= self.failure_threshold {
+                    self.enter(State::Open, now);
+                }
+            }
+        }
+        true
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Acquire,
+    Settle(usize, u8),
+    Advance(u64),
+    ForceOpen,
+    Reset,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Acquire),
+        6 => (any::<usize>(), 0u8..4).prop_map(|(i, o)| Op::Settle(i, o)),
+        3 => (0u64..150).prop_map(Op::Advance),
+        1 => Just(Op::ForceOpen),
+        1 => Just(Op::Reset),
+    ]
+}
+
+fn outcome(o: u8) -> Outcome {
+    match o {
+        0 | 1 => Outcome::Success,
+        2 => Outcome::Failure(Failure::Timeout),
+        _ => Outcome::Released,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn breaker_follows_the_model(
+        f in 1u32..6, s in 1u32..4, h in 1u32..4, timeout in 1u64..100,
+        ops in proptest::collection::vec(op(), 1..120),
+    ) {
+        let patch = ConfigPatch {
+            failure_threshold: Some(f as f64),
+            success_threshold: Some(s as f64),
+            half_open_max_calls: Some(h as f64),
+            open_timeout_ms: Some(timeout as f64),
+            ..Default::default()
+        };
+        let config = Config::default().apply(&patch).unwrap();
+        let mut model = Model::new(&config);
+        let mut breaker = Breaker::new(config, 0);
+        let mut permits: Vec<Permit> = vec![];
+        let mut now = 0u64;
+        let mut ev = vec![];
+        for op in ops {
+            match op {
+                Op::Acquire => {
+                    let m = model.acquire(now);
+                    let b = breaker.acquire(now, &mut ev);
+                    prop_assert_eq!(m.is_some(), b.is_ok(), "admission differs at {} ms", now);
+                    if let Ok(p) = b { permits.push(p); }
+                }
+                Op::Settle(i, o) if !permits.is_empty() => {
+                    let i = i % permits.len();
+                    let m = model.settle(i, outcome(o), now);
+                    let b = breaker.record(permits[i], outcome(o), now, &mut ev);
+                    prop_assert_eq!(m, b == Recorded::Counted, "settle of permit {} differs", i);
+                }
+                Op::Settle(..) => {}
+                Op::Advance(ms) => now += ms,
+                Op::ForceOpen => {
+                    model.look(now);
+                    model.enter(State::Open, now);
+                    breaker.force_open(now, &mut ev);
+                }
+                Op::Reset => {
+                    model.look(now);
+                    model.enter(State::Closed, now);
+                    breaker.reset(now, &mut ev);
+                }
+            }
+            prop_assert_eq!(model.look(now), breaker.observe(now, &mut ev));
+            prop_assert_eq!(model.consecutive, breaker.consecutive_failures());
+            prop_assert_eq!(model.successes, breaker.half_open_successes());
+            if model.state == State::HalfOpen {
+                prop_assert_eq!(model.probes_out() as u32, breaker.probes_in_flight());
+                prop_assert!(breaker.probes_in_flight() <= h);
+            }
+        }
+        // Every transition the breaker reported is one the model also made, in count.
+        prop_assert_eq!(ev.len() as u64, model.epoch);
+    }
+}
