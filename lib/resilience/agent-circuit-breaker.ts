@@ -94,7 +94,13 @@ export class AgentCircuitBreaker {
     fn: () => T | PromiseLike<T>,
     fallback?: () => F | PromiseLike<F>,
   ): Promise<T | F> {
-    return this.get(agentId).execute(fn, fallback);
+    let breaker: CircuitBreaker;
+    try {
+      breaker = this.get(agentId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return breaker.execute(fn, fallback);
   }
 
   /** The effective state of `agentId`'s breaker. */

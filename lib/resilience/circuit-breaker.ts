@@ -97,6 +97,9 @@ export class CircuitBreaker {
    * `CircuitOpenError` (code `ERR_CIRCUIT_OPEN`). Errors from `fn` are recorded and rethrown.
    */
   execute<T, F = T>(fn: () => T | PromiseLike<T>, fallback?: () => F | PromiseLike<F>): Promise<T | F> {
+    if (typeof fn !== 'function' || (fallback !== undefined && typeof fallback !== 'function')) {
+      return Promise.reject(new CircuitBreakerError('ERR_INVALID_ARG', 'execute(fn, fallback?) takes functions'));
+    }
     const words = this.words;
     const fast = this.fast;
     const w = words[fast];

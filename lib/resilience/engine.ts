@@ -68,6 +68,10 @@ export interface EngineOptions {
   onTransition?: TransitionListener;
 }
 
+function warnListener(error: unknown): void {
+  process.emitWarning(`agent-circuit-breaker: a transition listener failed: ${String(error)}`);
+}
+
 /** One native registry and what its handles share. */
 export class Engine {
   readonly native: NativeRegistry;
@@ -125,9 +129,10 @@ export class Engine {
     for (const event of events) {
       for (const listener of this.listeners) {
         try {
-          listener(event);
+          const returned: unknown = listener(event);
+          if (returned instanceof Promise) returned.catch(warnListener);
         } catch (error) {
-          process.emitWarning(`agent-circuit-breaker: a transition listener threw: ${String(error)}`);
+          warnListener(error);
         }
       }
     }
