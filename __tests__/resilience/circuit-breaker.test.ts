@@ -281,4 +281,21 @@ describe('CircuitBreaker', () => {
       errorRateWindowMs: 60_000,
     });
   });
+
+  test('a wall-clock jump changes nothing: time is monotonic', async () => {
+    const breaker = new CircuitBreaker({ openTimeoutMs: 60_000 });
+    breaker.forceOpen();
+    jest.useFakeTimers({ now: Date.now() });
+    try {
+      jest.setSystemTime(Date.now() + 3_600_000); // the wall clock jumps an hour ahead
+      expect(breaker.state).toBe('OPEN');
+      expect(breaker.openRemainingMs).toBeGreaterThan(59_000);
+      jest.setSystemTime(Date.now() - 7_200_000); // and two hours back
+      expect(breaker.state).toBe('OPEN');
+      expect(breaker.openRemainingMs).toBeLessThanOrEqual(60_000);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
+
