@@ -4,5 +4,7 @@ module.exports = {
   roots: ['<rootDir>/__tests__'],
   moduleFileExtensions: ['ts', 'js', 'json', 'node'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // The app imports the package by name, as a user's app would; here it is this repository.
+  moduleNameMapper: { '^agent-circuit-breaker$': '<rootDir>/lib/resilience/index.ts' },
   testMatch: ['**/*.test.ts'],
 };

@@ -1,0 +1,373 @@
+/**
+ * The agent loop: calls the marketplace AI agents, each behind its own circuit breaker, and answers
+ * with the agent's analysis, or with a fallback (the last good analysis for the same input, else an
+ * empty one) when the agent fails or its breaker is open. Only caller mistakes reject.
+ */
+
+import { AgentCircuitBreaker, type BreakerStatus, type FailureReason, type ManualClock } from 'agent-circuit-breaker';
+import { configFromEnv, MARKETPLACE_AGENTS, type AgentLoopConfig } from './agent-config';
+import { inputKey, MemoryCache, type Analysis, type CacheEntry, type FallbackCache } from './fallback-cache';
+import { RedisCache } from './redis-cache';
+import { fetchTransport, type AgentResponse, type Transport } from './transport';
+
+/** Why a fallback was served: the breaker rejected the call, or how the call failed. */
+export type FallbackReason = 'circuit_open' | Exclude<FailureReason, 'error'>;
+
+/** The agent's own analysis. */
+export type AgentAnalysis = Analysis & { fallback: false; cached: false };
+/** A fallback: the cached analysis (`cached: true`) or `{ phases: [] }`. */
+export type AgentFallback = Analysis & {
+  fallback: true;
+  fallbackReason: FallbackReason;
+  cached: boolean;
+  cachedAt?: string;
+};
+/** What `callAgent` resolves to. */
+export type AgentResult = AgentAnalysis | AgentFallback;
+
+/** One agent's entry in `runAgentLoop`'s answer. */
+export type AgentLoopEntry =
+  | { agent: string; result: AgentResult }
+  | { agent: string; error: { code: string; message: string; status?: number } };
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborts the call; `callAgent` then rejects with the signal's reason and nothing is counted. */
+  signal?: AbortSignal;
+  /** This call's timeout in ms. @default the loop's `AGENT_TIMEOUT_MS` */
+  timeoutMs?: number;
+}
+
+/** One structured log line at a time. */
+export interface Logger {
+  info(line: Record<string, unknown>): void;
+  warn(line: Record<string, unknown>): void;
+}
+
+/** The default logger: one JSON line per event on the console. */
+export const consoleLogger: Logger = {
+  info: (line) => console.log(JSON.stringify(line)),
+  warn: (line) => console.warn(JSON.stringify(line)),
+};
+
+/** Options of an agent loop; everything has a default. */
+export interface AgentLoopOptions {
+  /** Where the configuration is read from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** The agents. @default the five marketplace agents */
+  agents?: readonly string[];
+  /** How requests are sent. @default fetch */
+  transport?: Transport;
+  /** Where fallbacks are kept. @default Redis behind memory if REDIS_URL is set, else memory */
+  cache?: FallbackCache;
+  /** A manual clock for the breakers, for tests. */
+  clock?: ManualClock;
+  /** Where transitions and trouble are logged. @default consoleLogger */
+  logger?: Logger;
+  /** The cache key of an input. @default a SHA-256 of its JSON with sorted keys */
+  keyOf?: (input: unknown) => string;
+  /** Whether an HTTP status (not 2xx) counts against the agent. @default 5xx and 429 */
+  countsAgainstAgent?: (status: number) => boolean;
+  /** The most a fallback waits on the cache, in ms. @default 50 */
+  cacheBudgetMs?: number;
+}
+
+/** A call that did not produce an analysis; `countsAgainstAgent` says whether the breaker counts it. */
+export class AgentCallError extends Error {
+  constructor(
+    message: string,
+    readonly reason: Exclude<FailureReason, 'error'>,
+    readonly countsAgainstAgent: boolean,
+    readonly publicError?: unknown,
+  ) {
+    super(message);
+    this.name = 'AgentCallError';
+  }
+}
+
+/** The agent refused the request itself (a 4xx other than 429): the caller's problem. */
+export class AgentRequestError extends Error {
+  readonly code = 'ERR_AGENT_REQUEST';
+  constructor(
+    readonly agent: string,
+    readonly status: number,
+    body: string,
+  ) {
+    super(`agent "${agent}" refused the request with HTTP ${status}: ${body.slice(0, 200)}`);
+    this.name = 'AgentRequestError';
+  }
+}
+
+/** The input cannot be sent (not serializable as JSON). */
+export class AgentInputError extends Error {
+  readonly code = 'ERR_INVALID_INPUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentInputError';
+  }
+}
+
+const defaultCounts = (status: number) => status >= 500 || status === 429;
+
+function serialize(input: unknown): string {
+  let body: string | undefined;
+  try {
+    body = JSON.stringify(input);
+  } catch (error) {
+    throw new AgentInputError(`the input cannot be serialized as JSON: ${(error as Error).message}`);
+  }
+  if (body === undefined) throw new AgentInputError('the input cannot be serialized as JSON: it is undefined or a function');
+  return body;
+}
+
+/** Resolves to undefined after `ms` unless cancelled; never keeps the process alive. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+    timer.unref();
+  });
+  return Promise.race([promise.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
+/** Calls agents behind per-agent circuit breakers, with fallbacks. */
+export class AgentLoop {
+  /** The breakers, one per agent. */
+  readonly breakers: AgentCircuitBreaker;
+  /** The fallback cache. */
+  readonly cache: FallbackCache;
+  /** The configuration in force. */
+  readonly config: AgentLoopConfig;
+  private readonly transport: Transport;
+  private readonly logger: Logger;
+  private readonly keyOf: (input: unknown) => string;
+  private readonly counts: (status: number) => boolean;
+  private readonly cacheBudgetMs: number;
+  private readonly served = new Map<string, { cached: number; empty: number }>();
+
+  constructor(options: AgentLoopOptions = {}) {
+    const agents = options.agents ?? MARKETPLACE_AGENTS;
+    this.config = configFromEnv(options.env ?? process.env, agents);
+    this.transport = options.transport ?? fetchTransport;
+    this.logger = options.logger ?? consoleLogger;
+    this.keyOf = options.keyOf ?? inputKey;
+    this.counts = options.countsAgainstAgent ?? defaultCounts;
+    this.cacheBudgetMs = options.cacheBudgetMs ?? 50;
+    this.cache =
+      options.cache ??
+      (this.config.redisUrl
+        ? new RedisCache({ url: this.config.redisUrl, budgetMs: this.cacheBudgetMs, onError: (e) => this.warn('redis_unavailable', e) })
+        : new MemoryCache());
+    this.breakers = new AgentCircuitBreaker({
+      agents,
+      clock: options.clock,
+      defaults: {
+        failureThreshold: this.config.failureThreshold,
+        successThreshold: this.config.successThreshold,
+        openTimeoutMs: this.config.openTimeoutMs,
+      },
+      classifyError: (e) => (e instanceof AgentCallError ? (e.countsAgainstAgent ? e.reason : null) : 'error'),
+      onTransition: (e) =>
+        this.logger.info({
+          msg: 'circuit_transition',
+          agent: e.agent,
+          from: e.from,
+          to: e.to,
+          reason: e.reason,
+          consecutiveFailures: e.consecutiveFailures,
+          at: new Date().toISOString(),
+        }),
+    });
+    for (const agent of agents) this.served.set(agent, { cached: 0, empty: 0 });
+  }
+
+  /**
+   * Calls `agentId` with `input`. Resolves to the agent's analysis (`fallback: false`) or to a
+   * fallback (`fallback: true`, with `fallbackReason` and `cached`). Rejects only for caller
+   * mistakes: an unknown agent, an input that is not JSON, a 4xx answer other than 429, or an abort.
+   */
+  async callAgent(agentId: string, input: unknown, options: CallOptions = {}): Promise<AgentResult> {
+    const breaker = this.breakers.get(agentId);
+    const body = serialize(input);
+    const key = this.safeKey(input);
+    let rejected = false;
+    let analysis: Analysis | undefined;
+    try {
+      analysis = await breaker.execute(
+        () => this.attempt(agentId, body, options),
+        () => {
+          rejected = true;
+          return undefined;
+        },
+      );
+    } catch (error) {
+      if (error instanceof AgentCallError) {
+        if (error.countsAgainstAgent) return this.fallback(agentId, key, error.reason);
+        throw error.publicError ?? error;
+      }
+      throw error;
+    }
+    if (rejected || analysis === undefined) return this.fallback(agentId, key, 'circuit_open');
+    if (key !== undefined) void this.cache.set(agentId, key, analysis).catch(() => undefined);
+    return { ...analysis, fallback: false, cached: false };
+  }
+
+  /** One request, bounded by the timeout and the caller's signal; resolves only to a valid analysis. */
+  private async attempt(agentId: string, body: string, options: CallOptions): Promise<Analysis> {
+    const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
+    const caller = options.signal;
+    if (caller?.aborted) throw new AgentCallError('aborted by the caller', 'network', false, caller.reason);
+    const controller = new AbortController();
+    const abort = (reason: unknown) => controller.abort(reason);
+    const timer = setTimeout(() => {
+      abort(new AgentCallError(`agent "${agentId}" did not answer within ${timeoutMs} ms`, 'timeout', true));
+    }, timeoutMs);
+    const onCallerAbort = () => abort(new AgentCallError('aborted by the caller', 'network', false, caller?.reason));
+    caller?.addEventListener('abort', onCallerAbort, { once: true });
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    let response: AgentResponse;
+    try {
+      const request = this.transport({ agentId, url: this.config.urls[agentId], body, signal: controller.signal });
+      response = await Promise.race([request, aborted]);
+    } catch (error) {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.message ?? String(error);
+      throw new AgentCallError(`agent "${agentId}" could not be reached: ${cause}`, 'network', true);
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    }
+    return this.judge(agentId, response);
+  }
+
+  /** Turns an HTTP answer into an analysis, or the failure it is. */
+  private judge(agentId: string, { status, body }: AgentResponse): Analysis {
+    if (status < 200 || status > 299) {
+      if (!this.counts(status)) {
+        throw new AgentCallError(`HTTP ${status}`, 'invalid_response', false, new AgentRequestError(agentId, status, body));
+      }
+      const reason = status === 429 ? 'rate_limited' : status >= 500 ? 'http_5xx' : 'invalid_response';
+      throw new AgentCallError(`agent "${agentId}" answered HTTP ${status}`, reason, true);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new AgentCallError(`agent "${agentId}" answered with a body that is not JSON`, 'invalid_response', true);
+    }
+    if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as Analysis).phases)) {
+      throw new AgentCallError(`agent "${agentId}" answered without a phases array`, 'invalid_response', true);
+    }
+    return parsed as Analysis;
+  }
+
+  /** The fallback for (agent, key): the cached analysis if the cache answers in time, else `{ phases: [] }`. */
+  private async fallback(agentId: string, key: string | undefined, reason: FallbackReason): Promise<AgentFallback> {
+    const entry: CacheEntry | undefined = key === undefined ? undefined : await within(this.cache.get(agentId, key), this.cacheBudgetMs);
+    const served = this.served.get(agentId);
+    if (entry) {
+      if (served) served.cached++;
+      return { ...entry.analysis, fallback: true, fallbackReason: reason, cached: true, cachedAt: entry.cachedAt };
+    }
+    if (served) served.empty++;
+    return { phases: [], fallback: true, fallbackReason: reason, cached: false };
+  }
+
+  private safeKey(input: unknown): string | undefined {
+    try {
+      return this.keyOf(input);
+    } catch (error) {
+      this.warn('cache_key_failed', error);
+      return undefined;
+    }
+  }
+
+  private warn(msg: string, error: unknown): void {
+    try {
+      this.logger.warn({ msg, error: error instanceof Error ? error.message : String(error), at: new Date().toISOString() });
+    } catch {
+      // A logger that throws must not break a call.
+    }
+  }
+
+  /** Calls every agent (or `agentIds`) in parallel; one entry each, and one failing agent never fails the loop. */
+  async runAgentLoop(input: unknown, agentIds: readonly string[] = this.breakers.agents()): Promise<AgentLoopEntry[]> {
+    for (const id of agentIds) this.breakers.get(id); // unknown ids are the caller's mistake: reject at once
+    serialize(input);
+    return Promise.all(
+      agentIds.map((agent) =>
+        this.callAgent(agent, input).then(
+          (result): AgentLoopEntry => ({ agent, result }),
+          (e: { code?: string; message?: string; status?: number }): AgentLoopEntry => ({
+            agent,
+            error: { code: e?.code ?? 'ERR_AGENT', message: e?.message ?? String(e), status: e?.status },
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** The breaker status of one agent. */
+  getCircuitBreakerStatus(agentId: string): BreakerStatus {
+    return this.breakers.status(agentId);
+  }
+
+  /** The breaker status of every agent. */
+  getAllCircuitBreakerStatus(): BreakerStatus[] {
+    return this.breakers.statusAll();
+  }
+
+  /** Fallbacks served to callers of `agentId`, from the cache and empty. */
+  fallbacksServed(agentId: string): { cached: number; empty: number } {
+    return { ...(this.served.get(agentId) ?? { cached: 0, empty: 0 }) };
+  }
+
+  /** Closes the cache's connections. */
+  async close(): Promise<void> {
+    await this.cache.close();
+  }
+}
+
+const GLOBAL = Symbol.for('agent-circuit-breaker.agent-loop');
+type Holder = { [GLOBAL]?: AgentLoop };
+
+/**
+ * The process's agent loop, created on first use from `process.env` and kept on `globalThis`, so
+ * that it survives Next.js dev reloads and is created once per server process.
+ */
+export function getAgentLoop(): AgentLoop {
+  const holder = globalThis as Holder;
+  return (holder[GLOBAL] ??= new AgentLoop());
+}
+
+/** Replaces the process's agent loop (closing the old one); for tests and custom set-ups. */
+export async function configureAgentLoop(options: AgentLoopOptions = {}): Promise<AgentLoop> {
+  const holder = globalThis as Holder;
+  const old = holder[GLOBAL];
+  holder[GLOBAL] = new AgentLoop(options);
+  await old?.close();
+  return holder[GLOBAL];
+}
+
+/** Calls one agent through the process's agent loop; see `AgentLoop#callAgent`. */
+export function callAgent(agentId: string, input: unknown, options?: CallOptions): Promise<AgentResult> {
+  return getAgentLoop().callAgent(agentId, input, options);
+}
+
+/** Calls every agent through the process's agent loop; see `AgentLoop#runAgentLoop`. */
+export function runAgentLoop(input: unknown, agentIds?: readonly string[]): Promise<AgentLoopEntry[]> {
+  return getAgentLoop().runAgentLoop(input, agentIds);
+}
+
+/** The breaker status of one agent in the process's agent loop. */
+export function getCircuitBreakerStatus(agentId: string): BreakerStatus {
+  return getAgentLoop().getCircuitBreakerStatus(agentId);
+}
+
+/** The breaker status of every agent in the process's agent loop. */
+export function getAllCircuitBreakerStatus(): BreakerStatus[] {
+  return getAgentLoop().getAllCircuitBreakerStatus();
+}

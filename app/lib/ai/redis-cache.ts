@@ -1,0 +1,110 @@
+/**
+ * The Redis tier of the fallback cache (story 4.1's Redis), behind the memory tier: reads try memory
+ * first and wait on Redis at most `budgetMs`; writes go to both, Redis without being awaited by the
+ * agent loop. If Redis is down or slow, reads are misses and writes are dropped: Redis trouble never
+ * reaches an agent's breaker.
+ */
+
+import Redis from 'ioredis';
+import { MemoryCache, type Analysis, type CacheEntry, type FallbackCache, type MemoryCacheOptions } from './fallback-cache';
+
+/** Options of the Redis-backed cache. */
+export interface RedisCacheOptions extends MemoryCacheOptions {
+  /** `redis://host:port/db`. */
+  url: string;
+  /** Key prefix. @default 'agent-circuit-breaker:fallback:' */
+  prefix?: string;
+  /** The most a read or write waits on Redis, in ms. @default 50 */
+  budgetMs?: number;
+  /** Told about Redis trouble, at most once per 10 s. */
+  onError?: (error: Error) => void;
+}
+
+/** A timer that resolves to `undefined` after `ms`, unref'd so it never keeps the process alive. */
+function deadline(ms: number): { promise: Promise<undefined>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+    timer.unref();
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** Redis with memory in front. */
+export class RedisCache implements FallbackCache {
+  readonly memory: MemoryCache;
+  readonly client: Redis;
+  private readonly prefix: string;
+  private readonly budgetMs: number;
+  private readonly ttlMs: number;
+  private readonly onError: (error: Error) => void;
+  private lastErrorAt = 0;
+
+  constructor(options: RedisCacheOptions) {
+    this.memory = new MemoryCache(options);
+    this.prefix = options.prefix ?? 'agent-circuit-breaker:fallback:';
+    this.budgetMs = options.budgetMs ?? 50;
+    this.ttlMs = options.ttlMs ?? 3_600_000;
+    const report = options.onError ?? ((e: Error) => console.warn(`fallback cache: Redis unavailable: ${e.message}`));
+    this.onError = (error) => {
+      if (Date.now() - this.lastErrorAt < 10_000) return;
+      this.lastErrorAt = Date.now();
+      report(error);
+    };
+    this.client = new Redis(options.url, {
+      enableOfflineQueue: false, // fail at once while disconnected, never queue
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.budgetMs,
+      connectTimeout: 1000,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+      lazyConnect: false,
+    });
+    this.client.on('error', (e: Error) => this.onError(e));
+  }
+
+  private key(agent: string, key: string): string {
+    return `${this.prefix}${agent}:${key}`;
+  }
+
+  /** Runs a Redis command, resolving to undefined on error or after the budget. */
+  private async bounded<T>(command: () => Promise<T>): Promise<T | undefined> {
+    const timer = deadline(this.budgetMs);
+    try {
+      return await Promise.race([
+        command().catch((e: Error) => {
+          this.onError(e);
+          return undefined;
+        }),
+        timer.promise,
+      ]);
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  async get(agent: string, key: string): Promise<CacheEntry | undefined> {
+    const local = this.memory.peek(agent, key);
+    if (local) return local;
+    const raw = await this.bounded(() => this.client.get(this.key(agent, key)));
+    if (typeof raw !== 'string') return undefined;
+    try {
+      const entry = JSON.parse(raw) as CacheEntry;
+      if (!entry || !Array.isArray(entry.analysis?.phases)) return undefined;
+      this.memory.put(agent, key, entry);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(agent: string, key: string, analysis: Analysis): Promise<void> {
+    const entry: CacheEntry = { analysis, cachedAt: new Date().toISOString() };
+    this.memory.put(agent, key, entry);
+    await this.bounded(() => this.client.set(this.key(agent, key), JSON.stringify(entry), 'PX', this.ttlMs));
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    await this.memory.close();
+  }
+}
