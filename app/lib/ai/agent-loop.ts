@@ -8,7 +8,7 @@ import { AgentCircuitBreaker, type BreakerStatus, type FailureReason, type Manua
 import { configFromEnv, MARKETPLACE_AGENTS, type AgentLoopConfig } from './agent-config';
 import { inputKey, MemoryCache, type Analysis, type CacheEntry, type FallbackCache } from './fallback-cache';
 import { RedisCache } from './redis-cache';
-import { fetchTransport, type AgentResponse, type Transport } from './transport';
+import { httpTransport, type AgentResponse, type Transport } from './transport';
 
 /** Why a fallback was served: the breaker rejected the call, or how the call failed. */
 export type FallbackReason = 'circuit_open' | Exclude<FailureReason, 'error'>;
@@ -56,7 +56,7 @@ export interface AgentLoopOptions {
   env?: NodeJS.ProcessEnv;
   /** The agents. @default the five marketplace agents */
   agents?: readonly string[];
-  /** How requests are sent. @default fetch */
+  /** How requests are sent. @default node:http(s) */
   transport?: Transport;
   /** Where fallbacks are kept. @default Redis behind memory if REDIS_URL is set, else memory */
   cache?: FallbackCache;
@@ -148,7 +148,7 @@ export class AgentLoop {
   constructor(options: AgentLoopOptions = {}) {
     const agents = options.agents ?? MARKETPLACE_AGENTS;
     this.config = configFromEnv(options.env ?? process.env, agents);
-    this.transport = options.transport ?? fetchTransport;
+    this.transport = options.transport ?? httpTransport;
     this.logger = options.logger ?? consoleLogger;
     this.keyOf = options.keyOf ?? inputKey;
     this.counts = options.countsAgainstAgent ?? defaultCounts;
