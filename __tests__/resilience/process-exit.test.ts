@@ -10,7 +10,7 @@ test('a script that trips every agent breaker exits by itself within 1 s', () =>
   const fixtures = path.join(__dirname, 'fixtures');
   const child = spawnSync(
     process.execPath,
-    ['-r', path.join(fixtures, 'ts-register.js'), path.join(fixtures, 'trip-all-and-exit.ts')],
+    ['-r', path.join(__dirname, '../../scripts/ts-register.js'), path.join(fixtures, 'trip-all-and-exit.ts')],
     { encoding: 'utf8', timeout: 30_000 },
   );
   expect(child.stderr).toBe('');

@@ -266,7 +266,10 @@ export class AgentLoop {
 
   /** The fallback for (agent, key): the cached analysis if the cache answers in time, else `{ phases: [] }`. */
   private async fallback(agentId: string, key: string | undefined, reason: FallbackReason): Promise<AgentFallback> {
-    const entry: CacheEntry | undefined = key === undefined ? undefined : await within(this.cache.get(agentId, key), this.cacheBudgetMs);
+    let entry: CacheEntry | undefined;
+    if (key !== undefined) {
+      entry = this.cache.peek?.(agentId, key) ?? (await within(this.cache.get(agentId, key), this.cacheBudgetMs));
+    }
     const served = this.served.get(agentId);
     if (entry) {
       if (served) served.cached++;

@@ -22,6 +22,8 @@ export interface CacheEntry {
 export interface FallbackCache {
   /** The entry for (agent, key), or undefined. Must answer within the caller's budget. */
   get(agent: string, key: string): Promise<CacheEntry | undefined>;
+  /** The entry if it can be had at once, without I/O (a memory tier); optional. */
+  peek?(agent: string, key: string): CacheEntry | undefined;
   /** Keeps `analysis` as the fallback for (agent, key). Never rejects. */
   set(agent: string, key: string, analysis: Analysis): Promise<void>;
   /** Releases connections, if any. */

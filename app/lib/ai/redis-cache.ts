@@ -82,6 +82,10 @@ export class RedisCache implements FallbackCache {
     }
   }
 
+  peek(agent: string, key: string): CacheEntry | undefined {
+    return this.memory.peek(agent, key);
+  }
+
   async get(agent: string, key: string): Promise<CacheEntry | undefined> {
     const local = this.memory.peek(agent, key);
     if (local) return local;
