@@ -53,6 +53,8 @@ pub struct Metrics {
     pub recent: VecDeque<Transition>,
     /// Recovery times.
     pub recovery: Recovery,
+    /// The last counted failure: its kind and when (clock milliseconds).
+    pub last_failure: Option<(Failure, u64)>,
     /// The rolling error-rate window.
     pub window: Window,
 }
@@ -70,6 +72,7 @@ impl Metrics {
             transitions: [[0; 3]; 3],
             recent: VecDeque::with_capacity(RECENT_TRANSITIONS),
             recovery: Recovery::default(),
+            last_failure: None,
             window: Window::new(window_ms),
         }
     }
@@ -83,6 +86,7 @@ impl Metrics {
     /// Counts one failure of `kind` at `now_ms`.
     pub fn count_failure(&mut self, now_ms: u64, kind: Failure) {
         self.failures[kind as usize] += 1;
+        self.last_failure = Some((kind, now_ms));
         self.window.add(now_ms, 0, 1);
     }
 

@@ -41,6 +41,18 @@ pub struct Snapshot {
     pub recent_transitions: Vec<Transition>,
     /// OPEN → CLOSED durations.
     pub recovery: Recovery,
+    /// The last counted failure, if any.
+    pub last_failure: Option<LastFailure>,
+}
+
+/// The last counted failure of a breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastFailure {
+    /// Its kind.
+    pub reason: Failure,
+    /// When, in clock milliseconds.
+    pub at_ms: u64,
 }
 
 /// Call counts of one breaker since it was created.
@@ -103,6 +115,7 @@ impl Snapshot {
             transitions: m.transition_counts().map(|(from, to, count)| TransitionCount { from, to, count }).collect(),
             recent_transitions: m.recent.iter().copied().collect(),
             recovery: m.recovery,
+            last_failure: m.last_failure.map(|(reason, at_ms)| LastFailure { reason, at_ms }),
         }
     }
 }

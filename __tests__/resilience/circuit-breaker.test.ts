@@ -208,6 +208,7 @@ describe('CircuitBreaker', () => {
     expect(s.calls.failures).toBe(1);
     expect(s.calls.released).toBe(1);
     expect(s.consecutiveFailures).toBe(1);
+    expect(s.lastFailure).toEqual({ reason: 'timeout', atMs: 0 });
   });
 
   test('counts from the fast path are exact', async () => {

@@ -97,4 +97,6 @@ export interface BreakerStatus {
   recentTransitions: Omit<TransitionEvent, 'agent'>[];
   /** OPEN → CLOSED durations, in milliseconds. */
   recovery: { count: number; lastMs: number | null; sumMs: number; maxMs: number };
+  /** The last counted failure: its reason and when (clock milliseconds), or null. */
+  lastFailure: { reason: FailureReason; atMs: number } | null;
 }

@@ -1,0 +1,99 @@
+/**
+ * The diagnostics document: per agent, the breaker's state in words an operator can act on, and its
+ * metrics. Built from the native status snapshots and the agent loop's fallback counts.
+ */
+
+import type { BreakerStatus, FailureReason } from 'agent-circuit-breaker';
+import type { AgentLoop } from '../ai/agent-loop';
+
+/** One agent's diagnostics. */
+export interface AgentDiagnostics {
+  state: BreakerStatus['state'];
+  since: string;
+  consecutiveFailures: number;
+  recoveryTimeRemainingMs: number | null;
+  retryAt: string | null;
+  recommendation: string;
+  lastFailure: { reason: FailureReason; at: string } | null;
+  metrics: {
+    calls: number;
+    successes: number;
+    failures: number;
+    failuresByReason: Record<FailureReason, number>;
+    rejections: number;
+    fallbacksServed: { cached: number; empty: number };
+    errorRate: BreakerStatus['errorRate'];
+    transitions: Record<string, number>;
+    recoveryTimeMs: { count: number; last: number | null; mean: number | null; max: number | null };
+  };
+}
+
+const PLURAL: Record<FailureReason, string> = {
+  error: 'errors',
+  timeout: 'timeouts',
+  network: 'network errors',
+  http_5xx: 'HTTP 5xx answers',
+  rate_limited: 'HTTP 429 answers',
+  invalid_response: 'invalid responses',
+};
+
+const hhmmss = (iso: string) => `${iso.slice(11, 19)}Z`;
+
+/** One plain sentence: what the breaker is doing and what to do about it. */
+export function recommend(s: BreakerStatus, retryAt: string | null): string {
+  const last = s.lastFailure?.reason;
+  switch (s.state) {
+    case 'CLOSED':
+      if (s.consecutiveFailures === 0) return 'healthy';
+      return `degraded: ${s.consecutiveFailures} of ${s.config.failureThreshold} consecutive failures before it opens (last: ${last ?? 'error'})`;
+    case 'OPEN': {
+      const wait = `retry after ${Math.ceil(s.openRemainingMs / 1000)} s (${hhmmss(retryAt!)})`;
+      const why = s.recentTransitions.at(-1)?.reason;
+      if (why === 'forced_open') return `open: forced open by an operator; ${wait}`;
+      const count = s.consecutiveFailures;
+      return `open after ${count} consecutive ${count === 1 ? (last ?? 'failure') : PLURAL[last ?? 'error']}: ${wait}`;
+    }
+    case 'HALF_OPEN':
+      return `half-open: probing, ${s.halfOpenSuccesses} of ${s.config.successThreshold} successes`;
+  }
+}
+
+/** The diagnostics of one agent, with clock times turned into wall-clock ISO times. */
+export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: number }, wallNow = Date.now()): AgentDiagnostics {
+  const wall = (clockMs: number) => new Date(wallNow - (s.nowMs - clockMs)).toISOString();
+  const retryAt = s.state === 'OPEN' ? new Date(wallNow + s.openRemainingMs).toISOString() : null;
+  const r = s.recovery;
+  return {
+    state: s.state,
+    since: wall(s.sinceMs),
+    consecutiveFailures: s.consecutiveFailures,
+    recoveryTimeRemainingMs: s.state === 'OPEN' ? s.openRemainingMs : null,
+    retryAt,
+    recommendation: recommend(s, retryAt),
+    lastFailure: s.lastFailure ? { reason: s.lastFailure.reason, at: wall(s.lastFailure.atMs) } : null,
+    metrics: {
+      calls: s.calls.admitted,
+      successes: s.calls.successes,
+      failures: s.calls.failures,
+      failuresByReason: s.calls.failuresByReason,
+      rejections: s.calls.rejections,
+      fallbacksServed: fallbacks,
+      errorRate: s.errorRate,
+      transitions: Object.fromEntries(s.transitions.map((t) => [`${t.from}->${t.to}`, t.count])),
+      recoveryTimeMs: {
+        count: r.count,
+        last: r.lastMs,
+        mean: r.count > 0 ? r.sumMs / r.count : null,
+        max: r.count > 0 ? r.maxMs : null,
+      },
+    },
+  };
+}
+
+/** The whole document: `generatedAt` and every agent. */
+export function diagnostics(loop: AgentLoop): { generatedAt: string; agents: Record<string, AgentDiagnostics> } {
+  const now = Date.now();
+  const agents: Record<string, AgentDiagnostics> = {};
+  for (const s of loop.getAllCircuitBreakerStatus()) agents[s.agent] = diagnose(s, loop.fallbacksServed(s.agent), now);
+  return { generatedAt: new Date(now).toISOString(), agents };
+}

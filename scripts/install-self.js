@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Installs this repository's built package into node_modules/agent-circuit-breaker, as a copy (not a
+// symlink), so the Next.js app imports it by name exactly as a user's app would. A symlink would
+// resolve into the project itself, and Next.js would then bundle the native addon instead of
+// treating it as an external package (Turbopack: "node addon ... is not placeable in ESM chunks").
+// Copies what `npm pack` ships (package.json "files") plus the built .node for this platform.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dest = path.join(root, 'node_modules', 'agent-circuit-breaker');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+const wanted = (rel) =>
+  rel === 'package.json' ||
+  rel.endsWith('.node') && !rel.includes('/') ||
+  pkg.files.some((pattern) => {
+    const re = new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`);
+    return re.test(rel);
+  });
+
+function walk(dir, rel = '') {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const r = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (['node_modules', 'target', '.next', '.git', 'pack'].includes(entry.name)) continue;
+      walk(path.join(dir, entry.name), r);
+    } else if (wanted(r)) {
+      const to = path.join(dest, r);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.copyFileSync(path.join(dir, entry.name), to);
+    }
+  }
+}
+
+if (!fs.readdirSync(root).some((f) => f.endsWith('.node'))) {
+  console.error('no built .node next to index.js: run `npm run build` first');
+  process.exit(1);
+}
+fs.rmSync(dest, { recursive: true, force: true });
+walk(root);
+console.log(`installed ${pkg.name}@${pkg.version} into ${path.relative(root, dest)}`);
