@@ -62,8 +62,7 @@ pub enum Reason {
 }
 
 /// What kind of failure an outcome was. The names are the `reason` labels of the failure counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// Any error the caller did not classify further.
     Error,
@@ -100,6 +99,12 @@ impl Failure {
             Failure::RateLimited => "rate_limited",
             Failure::InvalidResponse => "invalid_response",
         }
+    }
+}
+
+impl serde::Serialize for Failure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -296,3 +296,13 @@ fn is_clean_only_when_closed_without_pending_failures() {
     run.step(0, ForceOpen);
     assert!(!run.b.is_clean());
 }
+
+#[test]
+fn names_are_the_same_in_json_and_labels() {
+    for f in Failure::ALL {
+        assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.as_str()));
+    }
+    for st in State::ALL {
+        assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{}\"", st.as_str()));
+    }
+}

@@ -115,7 +115,9 @@ export function registerCircuitMetrics(source: CircuitMetricsSource, registry: R
   const statuses = () => {
     if (!scrape) {
       scrape = source.statuses();
-      setImmediate(() => (scrape = undefined)); // one snapshot per scrape
+      // prom-client asks every family synchronously when a scrape starts: they share this snapshot,
+      // and the next scrape takes a new one.
+      queueMicrotask(() => (scrape = undefined));
     }
     return scrape;
   };
