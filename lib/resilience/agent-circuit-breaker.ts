@@ -6,8 +6,8 @@
  * Next.js dev reloads each get fresh breakers unless they keep the instance themselves.
  */
 
-import type { ManualClock } from '../../index';
-import { NativeRegistry } from '../../index';
+import type { ManualClock } from './native';
+import { NativeRegistry } from './native';
 import { Attachment, CircuitBreaker } from './circuit-breaker';
 import { Engine, checkConfigKeys } from './engine';
 import { CircuitBreakerError } from './errors';

@@ -9,7 +9,7 @@
  * hand-written native functions, which decide every transition.
  */
 
-import type { ManualClock } from '../../index';
+import type { ManualClock } from './native';
 import {
   Engine,
   FAST,

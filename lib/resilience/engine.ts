@@ -3,7 +3,7 @@
  * table, the transition listeners and the error classifier. Internal; not exported by the package.
  */
 
-import { ManualClock, NativeRegistry } from '../../index';
+import { ManualClock, NativeRegistry } from './native';
 import { CircuitBreakerError } from './errors';
 import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
 

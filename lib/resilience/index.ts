@@ -3,7 +3,7 @@
  * Node-API addon.
  */
 
-export { ManualClock } from '../../index';
+export { ManualClock } from './native';
 export { AgentCircuitBreaker, DEFAULT_AGENTS } from './agent-circuit-breaker';
 export type { AgentCircuitBreakerOptions } from './agent-circuit-breaker';
 export { CircuitBreaker } from './circuit-breaker';

