@@ -43,6 +43,10 @@ export declare class NativeRegistry {
   statusJson(slot: number): string
   /** The status of every breaker, in slot order, as a JSON array. */
   statusAllJson(): string
+  /** Every breaker's row of the metrics table, in slot order; the columns are `tableColumns()`. */
+  metricsTable(): Float64Array
+  /** The names of the metrics table's columns. */
+  static tableColumns(): Array<string>
   /** Opens the breaker in `slot` now. */
   forceOpen(slot: number): void
   /** Closes the breaker in `slot` now and clears its consecutive counts. */

@@ -220,7 +220,7 @@ impl NativeRegistry {
     /// The agent ids, in slot order.
     #[napi]
     pub fn agents(&self) -> Vec<String> {
-        self.shared.lock().ids().to_vec()
+        self.shared.lock().ids()
     }
 
     /// The registry's default settings, as JSON.
@@ -243,6 +243,18 @@ impl NativeRegistry {
     #[napi]
     pub fn status_all_json(&self) -> Result<String, &'static str> {
         guard(|| json(&self.shared.lock().snapshot_all()))
+    }
+
+    /// Every breaker's row of the metrics table, in slot order; the columns are `tableColumns()`.
+    #[napi]
+    pub fn metrics_table(&self) -> Result<Float64Array, &'static str> {
+        guard(|| Ok(Float64Array::new(self.shared.lock().metrics_table())))
+    }
+
+    /// The names of the metrics table's columns.
+    #[napi]
+    pub fn table_columns() -> Vec<String> {
+        crate::snapshot::TABLE_COLUMNS.iter().map(|s| s.to_string()).collect()
     }
 
     /// Opens the breaker in `slot` now.

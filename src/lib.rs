@@ -12,7 +12,9 @@ pub mod registry;
 pub mod snapshot;
 pub mod window;
 
+#[cfg(feature = "node")]
 pub mod binding;
+#[cfg(feature = "node")]
 pub mod hot;
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub struct Metrics {
     /// Outcomes that arrived with a permit of an older generation, or twice: ignored.
     pub late_outcomes: u64,
     /// Transition counts, `[from][to]` by state code.
-    pub transitions: [[u64; 3]; 3],
+    pub transitions: [[u32; 3]; 3],
     /// The last few transitions, oldest first.
     pub recent: VecDeque<Transition>,
     /// Recovery times.
@@ -70,7 +70,7 @@ impl Metrics {
             released: 0,
             late_outcomes: 0,
             transitions: [[0; 3]; 3],
-            recent: VecDeque::with_capacity(RECENT_TRANSITIONS),
+            recent: VecDeque::new(),
             recovery: Recovery::default(),
             last_failure: None,
             window: Window::new(window_ms),
@@ -92,7 +92,8 @@ impl Metrics {
 
     /// Counts a transition and keeps it in the recent history.
     pub fn count_transition(&mut self, t: Transition) {
-        self.transitions[t.from.code()][t.to.code()] += 1;
+        let n = &mut self.transitions[t.from.code()][t.to.code()];
+        *n = n.saturating_add(1);
         if self.recent.len() == RECENT_TRANSITIONS {
             self.recent.pop_front();
         }
@@ -108,7 +109,7 @@ impl Metrics {
     pub fn transition_counts(&self) -> impl Iterator<Item = (State, State, u64)> + '_ {
         State::ALL.into_iter().flat_map(move |from| {
             State::ALL.into_iter().filter_map(move |to| {
-                let n = self.transitions[from.code()][to.code()];
+                let n = self.transitions[from.code()][to.code()] as u64;
                 (n > 0).then_some((from, to, n))
             })
         })

@@ -176,9 +176,9 @@ pub struct Registry {
     defaults: Config,
     max_agents: usize,
     clock: Clock,
-    ids: Vec<String>,
+    ids: Vec<Arc<str>>,
     breakers: Vec<Breaker>,
-    index: HashMap<String, u32>,
+    index: HashMap<Arc<str>, u32>,
     words: Arc<Words>,
     events: VecDeque<(u32, Transition)>,
     scratch: Vec<Transition>,
@@ -217,8 +217,8 @@ impl Registry {
     }
 
     /// The agent ids, in the order they were added (slot order).
-    pub fn ids(&self) -> &[String] {
-        &self.ids
+    pub fn ids(&self) -> Vec<String> {
+        self.ids.iter().map(|id| id.to_string()).collect()
     }
 
     /// The clock reading now.
@@ -238,15 +238,16 @@ impl Registry {
         let config = self.defaults.apply(patch)?;
         let slot = self.ids.len() as u32;
         self.breakers.push(Breaker::new(config, self.clock.now_ms()));
-        self.ids.push(id.to_owned());
-        self.index.insert(id.to_owned(), slot);
+        let id: Arc<str> = Arc::from(id);
+        self.ids.push(id.clone());
+        self.index.insert(id, slot);
         self.publish(slot as usize);
         Ok(slot)
     }
 
     /// The slot of `id`, or an error naming the known ids.
     pub fn slot_of(&self, id: &str) -> Result<u32, RegistryError> {
-        self.index.get(id).copied().ok_or_else(|| RegistryError::Unknown { id: id.to_owned(), known: self.ids.clone() })
+        self.index.get(id).copied().ok_or_else(|| RegistryError::Unknown { id: id.to_owned(), known: self.ids() })
     }
 
     /// Checks a slot number that came from JavaScript.
@@ -331,6 +332,21 @@ impl Registry {
         })
     }
 
+    /// Every breaker's row of the metrics table ([`crate::snapshot::TABLE_COLUMNS`]), in slot order.
+    pub fn metrics_table(&mut self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.ids.len() * crate::snapshot::TABLE_COLUMNS.len());
+        for slot in 0..self.ids.len() {
+            let row = std::mem::take(&mut out);
+            out = self.with(slot, |b, now, ev| {
+                let mut row = row;
+                b.observe(now, ev);
+                crate::snapshot::table_row(b, now, &mut row);
+                row
+            });
+        }
+        out
+    }
+
     /// The status of every breaker, in slot order.
     pub fn snapshot_all(&mut self) -> Vec<Snapshot> {
         (0..self.ids.len()).map(|slot| self.snapshot(slot)).collect()
@@ -339,7 +355,7 @@ impl Registry {
     /// Takes the transitions not yet drained, oldest first, and how many were dropped since the last drain.
     pub fn drain_events(&mut self) -> (Vec<AgentTransition>, u64) {
         let ids = &self.ids;
-        let out = self.events.drain(..).map(|(slot, transition)| AgentTransition { agent: ids[slot as usize].clone(), transition }).collect();
+        let out = self.events.drain(..).map(|(slot, transition)| AgentTransition { agent: ids[slot as usize].to_string(), transition }).collect();
         self.words.set(PENDING_EVENTS, 0);
         (out, std::mem::take(&mut self.dropped_events))
     }
@@ -456,6 +472,29 @@ mod tests {
         }
         let (events, dropped) = r.drain_events();
         assert_eq!((events.len(), dropped), (MAX_PENDING_EVENTS, 10));
+    }
+
+    #[test]
+    fn the_metrics_table_matches_the_snapshots() {
+        let (mut r, t) = manual();
+        let a = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        r.add("b", &ConfigPatch::default()).unwrap();
+        fail(&mut r, a);
+        r.force_open(a);
+        t.advance(1_000);
+        let table = r.metrics_table();
+        let cols = crate::snapshot::TABLE_COLUMNS;
+        assert_eq!(table.len(), 2 * cols.len());
+        let at = |row: usize, name: &str| table[row * cols.len() + cols.iter().position(|c| *c == name).unwrap()];
+        let snap = r.snapshot(a);
+        assert_eq!(at(0, "state"), 1.0);
+        assert_eq!(at(0, "openRemainingMs"), snap.open_remaining_ms as f64);
+        assert_eq!(at(0, "failures:timeout"), 1.0);
+        assert_eq!(at(0, "transitions:CLOSED->OPEN"), 1.0);
+        assert_eq!(at(0, "lastFailure:reason"), Failure::Timeout as usize as f64);
+        assert!(at(0, "recovery:lastMs").is_nan());
+        assert_eq!(at(1, "state"), 0.0);
+        assert!(at(1, "lastFailure:atMs").is_nan());
     }
 
     #[test]

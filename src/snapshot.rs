@@ -119,3 +119,78 @@ impl Snapshot {
         }
     }
 }
+
+/// The columns of the metrics table: one row of numbers per breaker, for exporting many breakers
+/// cheaply (no JSON). NaN stands for "none" (no recovery yet, no failure yet).
+pub const TABLE_COLUMNS: [&str; 36] = [
+    "state",
+    "sinceMs",
+    "consecutiveFailures",
+    "halfOpenSuccesses",
+    "probesInFlight",
+    "openRemainingMs",
+    "admitted",
+    "successes",
+    "failures",
+    "failures:error",
+    "failures:timeout",
+    "failures:network",
+    "failures:http_5xx",
+    "failures:rate_limited",
+    "failures:invalid_response",
+    "rejections",
+    "released",
+    "lateOutcomes",
+    "errorRate:successes",
+    "errorRate:failures",
+    "errorRate:ratio",
+    "recovery:count",
+    "recovery:lastMs",
+    "recovery:sumMs",
+    "recovery:maxMs",
+    "transitions:CLOSED->CLOSED",
+    "transitions:CLOSED->OPEN",
+    "transitions:CLOSED->HALF_OPEN",
+    "transitions:OPEN->CLOSED",
+    "transitions:OPEN->OPEN",
+    "transitions:OPEN->HALF_OPEN",
+    "transitions:HALF_OPEN->CLOSED",
+    "transitions:HALF_OPEN->OPEN",
+    "transitions:HALF_OPEN->HALF_OPEN",
+    "lastFailure:reason",
+    "lastFailure:atMs",
+];
+
+/// Appends `b`'s row of the metrics table at `now_ms` (the caller has applied [`Breaker::observe`]).
+pub fn table_row(b: &mut Breaker, now_ms: u64, out: &mut Vec<f64>) {
+    let window = b.metrics_mut().window.totals(now_ms);
+    let m = b.metrics();
+    let r = m.recovery;
+    let (last_reason, last_at) = m.last_failure.map_or((f64::NAN, f64::NAN), |(f, at)| (f as usize as f64, at as f64));
+    out.extend_from_slice(&[
+        b.state().code() as f64,
+        b.since_ms() as f64,
+        b.consecutive_failures() as f64,
+        b.half_open_successes() as f64,
+        b.probes_in_flight() as f64,
+        b.open_remaining_ms(now_ms) as f64,
+        m.admitted as f64,
+        m.successes as f64,
+        m.failures_total() as f64,
+    ]);
+    out.extend(m.failures.iter().map(|&n| n as f64));
+    out.extend_from_slice(&[
+        m.rejections as f64,
+        m.released as f64,
+        m.late_outcomes as f64,
+        window.successes as f64,
+        window.failures as f64,
+        window.ratio,
+        r.count as f64,
+        r.last_ms.map_or(f64::NAN, |v| v as f64),
+        r.sum_ms as f64,
+        r.max_ms as f64,
+    ]);
+    out.extend(m.transitions.iter().flatten().map(|&n| n as f64));
+    out.extend_from_slice(&[last_reason, last_at]);
+}

@@ -3,16 +3,22 @@
 /// Number of buckets the window is split into.
 pub const BUCKETS: usize = 60;
 
-/// Successes and failures over the last `window_ms`, kept as 60 buckets plus running totals.
+/// Successes and failures over the last `window_ms`, kept as 60 buckets plus running totals. The
+/// buckets are allocated on the first call, so an idle breaker costs a few words.
 #[derive(Clone, Debug)]
 pub struct Window {
     bucket_ms: u64,
     /// Index (time / bucket_ms) of the newest bucket.
     head: u64,
-    successes: [u32; BUCKETS],
-    failures: [u32; BUCKETS],
+    buckets: Option<Box<Buckets>>,
     total_successes: u64,
     total_failures: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Buckets {
+    successes: [u32; BUCKETS],
+    failures: [u32; BUCKETS],
 }
 
 /// What the window holds at one moment.
@@ -35,8 +41,7 @@ impl Window {
         Window {
             bucket_ms: (window_ms / BUCKETS as u64).max(1),
             head: 0,
-            successes: [0; BUCKETS],
-            failures: [0; BUCKETS],
+            buckets: None,
             total_successes: 0,
             total_failures: 0,
         }
@@ -48,13 +53,15 @@ impl Window {
         if epoch <= self.head {
             return;
         }
-        let steps = (epoch - self.head).min(BUCKETS as u64);
-        for k in 1..=steps {
-            let i = ((self.head + k) % BUCKETS as u64) as usize;
-            self.total_successes -= self.successes[i] as u64;
-            self.total_failures -= self.failures[i] as u64;
-            self.successes[i] = 0;
-            self.failures[i] = 0;
+        if let Some(b) = self.buckets.as_mut() {
+            let steps = (epoch - self.head).min(BUCKETS as u64);
+            for k in 1..=steps {
+                let i = ((self.head + k) % BUCKETS as u64) as usize;
+                self.total_successes -= b.successes[i] as u64;
+                self.total_failures -= b.failures[i] as u64;
+                b.successes[i] = 0;
+                b.failures[i] = 0;
+            }
         }
         self.head = epoch;
     }
@@ -62,12 +69,16 @@ impl Window {
     /// Adds `successes` and `failures` at `now_ms`. A time older than the newest bucket counts in the newest.
     pub fn add(&mut self, now_ms: u64, successes: u32, failures: u32) {
         self.advance(now_ms);
+        if successes == 0 && failures == 0 {
+            return;
+        }
         let i = (self.head % BUCKETS as u64) as usize;
-        let (s0, f0) = (self.successes[i], self.failures[i]);
-        self.successes[i] = s0.saturating_add(successes);
-        self.failures[i] = f0.saturating_add(failures);
-        self.total_successes += (self.successes[i] - s0) as u64;
-        self.total_failures += (self.failures[i] - f0) as u64;
+        let b = self.buckets.get_or_insert_with(|| Box::new(Buckets { successes: [0; BUCKETS], failures: [0; BUCKETS] }));
+        let (s0, f0) = (b.successes[i], b.failures[i]);
+        b.successes[i] = s0.saturating_add(successes);
+        b.failures[i] = f0.saturating_add(failures);
+        self.total_successes += (b.successes[i] - s0) as u64;
+        self.total_failures += (b.failures[i] - f0) as u64;
     }
 
     /// The totals as seen at `now_ms`.

@@ -155,4 +155,26 @@ describe('AgentCircuitBreaker', () => {
     const parsed = JSON.parse(JSON.stringify(registry));
     expect(parsed.map((s: { agent: string }) => s.agent)).toEqual(DEFAULT_AGENTS);
   });
+
+  test("metricsTable gives every breaker's numbers in one table, consistent with status", async () => {
+    const clock = new ManualClock();
+    const registry = new AgentCircuitBreaker({ clock });
+    for (let i = 0; i < 5; i++) await registry.execute('shopee', boom).catch(() => undefined);
+    await registry.execute('amazon', ok);
+    clock.advance(1_000);
+    const t = registry.metricsTable();
+    expect(t.agents).toEqual(DEFAULT_AGENTS);
+    expect(t.values.length).toBe(t.agents.length * t.columns.length);
+    const at = (agent: string, column: string) =>
+      t.values[t.agents.indexOf(agent) * t.columns.length + t.columns.indexOf(column)];
+    const shopee = registry.status('shopee');
+    expect(at('shopee', 'state')).toBe(1);
+    expect(at('shopee', 'openRemainingMs')).toBe(shopee.openRemainingMs);
+    expect(at('shopee', 'failures')).toBe(5);
+    expect(at('shopee', 'transitions:CLOSED->OPEN')).toBe(1);
+    expect(at('amazon', 'successes')).toBe(1);
+    expect(at('amazon', 'lastFailure:atMs')).toBeNaN();
+    expect(t.nowMs).toBe(1_000);
+  });
 });
+

@@ -70,7 +70,7 @@ describe('Prometheus', () => {
     const registry = new Registry();
     new Counter({ name: 'app_requests_total', help: 'The app own metric.', registers: [registry] });
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'] });
-    registerCircuitMetrics({ statuses: () => breakers.statusAll() }, registry);
+    registerCircuitMetrics({ breakers }, registry);
     expect(await registry.metrics()).toContain('agent_circuit_state{agent="amazon",state="CLOSED"} 1');
     breakers.forceOpen('amazon');
     const text = await registry.metrics();

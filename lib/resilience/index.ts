@@ -16,6 +16,7 @@ export type {
   CircuitState,
   ErrorClassifier,
   FailureReason,
+  MetricsTable,
   TransitionEvent,
   TransitionListener,
   TransitionReason,

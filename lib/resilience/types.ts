@@ -100,3 +100,21 @@ export interface BreakerStatus {
   /** The last counted failure: its reason and when (clock milliseconds), or null. */
   lastFailure: { reason: FailureReason; atMs: number } | null;
 }
+
+/**
+ * Every breaker's numbers at one moment, without building objects: row `i` (agent `agents[i]`)
+ * holds `columns.length` numbers starting at `values[i * columns.length]`. NaN means "none".
+ * Columns: `state` (0 CLOSED, 1 OPEN, 2 HALF_OPEN), `sinceMs`, `consecutiveFailures`,
+ * `openRemainingMs`, call counts, `failures:<reason>`, `errorRate:*`, `recovery:*`,
+ * `transitions:<from>-><to>`, `lastFailure:reason` (index in the failure reasons) and `lastFailure:atMs`.
+ */
+export interface MetricsTable {
+  /** The clock reading the table was taken at. */
+  nowMs: number;
+  /** The agent of each row. */
+  agents: readonly string[];
+  /** The name of each column. */
+  columns: readonly string[];
+  /** The numbers, row after row. */
+  values: Float64Array;
+}

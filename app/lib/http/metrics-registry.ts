@@ -11,7 +11,7 @@ type Holder = { [GLOBAL]?: Registry };
 export function metricsRegistry(): Registry {
   const holder = globalThis as Holder;
   return (holder[GLOBAL] ??= registerCircuitMetrics({
-    statuses: () => getAgentLoop().getAllCircuitBreakerStatus(),
+    breakers: { metricsTable: () => getAgentLoop().breakers.metricsTable() },
     fallbacks: (agent) => getAgentLoop().fallbacksServed(agent),
   }));
 }

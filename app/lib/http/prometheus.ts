@@ -1,139 +1,138 @@
 /**
- * Prometheus metrics for the breakers, through prom-client. Each family reads the native status
- * snapshot at scrape time (one snapshot per scrape, shared by the families), so nothing is kept in
- * JavaScript between scrapes. `registerCircuitMetrics` adds them to any prom-client registry.
+ * Prometheus metrics for the breakers, through prom-client. Every family reads the native metrics
+ * table at scrape time (one table per scrape, shared by the families: numbers only, no JSON), so
+ * nothing is kept in JavaScript between scrapes. `registerCircuitMetrics` adds them to any
+ * prom-client registry.
  */
 
 import { Registry, type Metric } from 'prom-client';
-import type { BreakerStatus, CircuitState } from 'agent-circuit-breaker';
+import type { MetricsTable } from 'agent-circuit-breaker';
 
 /** What the metrics are read from at scrape time. */
 export interface CircuitMetricsSource {
-  /** Every breaker's status. */
-  statuses(): BreakerStatus[];
+  /** The breakers: an `AgentCircuitBreaker`, or anything with its `metricsTable()`. */
+  breakers: { metricsTable(): MetricsTable };
   /** Fallbacks served per agent, if known. */
   fallbacks?(agent: string): { cached: number; empty: number };
 }
 
 type Labels = Record<string, string>;
 type Value = { value: number; labels: Labels; metricName?: string };
-type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'summary'; values: (s: BreakerStatus[], src: CircuitMetricsSource) => Value[] };
+/** One row of the table, read by column name. */
+type Row = { agent: string; get(column: string): number };
+type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'summary'; values: (row: Row, src: CircuitMetricsSource) => Value[] };
 
-const STATES: CircuitState[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
+const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
+const REASONS = ['error', 'timeout', 'network', 'http_5xx', 'rate_limited', 'invalid_response'] as const;
+const OUTCOMES = [
+  ['success', 'successes'],
+  ['failure', 'failures'],
+  ['rejected', 'rejections'],
+  ['released', 'released'],
+  ['late', 'lateOutcomes'],
+] as const;
 
-const per = (s: BreakerStatus[], f: (x: BreakerStatus) => Value[]) => s.flatMap(f);
-
-/** The metric families, by name. */
+/** The metric families. */
 export const FAMILIES: Family[] = [
   {
     name: 'agent_circuit_state',
     help: 'Circuit breaker state: 1 for the current state, 0 for the others.',
     type: 'gauge',
-    values: (s) => per(s, (x) => STATES.map((state) => ({ value: x.state === state ? 1 : 0, labels: { agent: x.agent, state } }))),
+    values: (r) => STATES.map((state, code) => ({ value: r.get('state') === code ? 1 : 0, labels: { agent: r.agent, state } })),
   },
   {
     name: 'agent_circuit_transitions_total',
     help: 'State transitions by from and to state.',
     type: 'counter',
-    values: (s) => per(s, (x) => x.transitions.map((t) => ({ value: t.count, labels: { agent: x.agent, from: t.from, to: t.to } }))),
+    values: (r) =>
+      STATES.flatMap((from) =>
+        STATES.map((to) => ({ value: r.get(`transitions:${from}->${to}`), labels: { agent: r.agent, from, to } })),
+      ).filter((v) => v.value > 0),
   },
   {
     name: 'agent_circuit_calls_total',
     help: 'Calls by outcome: success, failure, rejected (not made), released (did not count), late (stale outcome ignored).',
     type: 'counter',
-    values: (s) =>
-      per(s, (x) =>
-        (
-          [
-            ['success', x.calls.successes],
-            ['failure', x.calls.failures],
-            ['rejected', x.calls.rejections],
-            ['released', x.calls.released],
-            ['late', x.calls.lateOutcomes],
-          ] as const
-        ).map(([outcome, value]) => ({ value, labels: { agent: x.agent, outcome } })),
-      ),
+    values: (r) => OUTCOMES.map(([outcome, column]) => ({ value: r.get(column), labels: { agent: r.agent, outcome } })),
   },
   {
     name: 'agent_circuit_failures_total',
     help: 'Failed calls by reason.',
     type: 'counter',
-    values: (s) =>
-      per(s, (x) => Object.entries(x.calls.failuresByReason).map(([reason, value]) => ({ value, labels: { agent: x.agent, reason } }))),
+    values: (r) => REASONS.map((reason) => ({ value: r.get(`failures:${reason}`), labels: { agent: r.agent, reason } })),
   },
   {
     name: 'agent_circuit_fallbacks_total',
     help: 'Fallbacks served instead of an analysis, by source: cached (last good analysis) or empty.',
     type: 'counter',
-    values: (s, src) =>
-      src.fallbacks
-        ? per(s, (x) => {
-            const f = src.fallbacks!(x.agent);
-            return [
-              { value: f.cached, labels: { agent: x.agent, source: 'cached' } },
-              { value: f.empty, labels: { agent: x.agent, source: 'empty' } },
-            ];
-          })
-        : [],
+    values: (r, src) => {
+      if (!src.fallbacks) return [];
+      const f = src.fallbacks(r.agent);
+      return [
+        { value: f.cached, labels: { agent: r.agent, source: 'cached' } },
+        { value: f.empty, labels: { agent: r.agent, source: 'empty' } },
+      ];
+    },
   },
   {
     name: 'agent_circuit_error_ratio',
     help: 'Failures / calls over the rolling error-rate window.',
     type: 'gauge',
-    values: (s) => per(s, (x) => [{ value: x.errorRate.ratio, labels: { agent: x.agent } }]),
+    values: (r) => [{ value: r.get('errorRate:ratio'), labels: { agent: r.agent } }],
   },
   {
     name: 'agent_circuit_consecutive_failures',
     help: 'Failures in a row since the last success or close.',
     type: 'gauge',
-    values: (s) => per(s, (x) => [{ value: x.consecutiveFailures, labels: { agent: x.agent } }]),
+    values: (r) => [{ value: r.get('consecutiveFailures'), labels: { agent: r.agent } }],
   },
   {
     name: 'agent_circuit_open_remaining_seconds',
     help: 'Seconds until an OPEN breaker lets a probe through (0 when not OPEN).',
     type: 'gauge',
-    values: (s) => per(s, (x) => [{ value: x.openRemainingMs / 1000, labels: { agent: x.agent } }]),
+    values: (r) => [{ value: r.get('openRemainingMs') / 1000, labels: { agent: r.agent } }],
   },
   {
     name: 'agent_circuit_recovery_seconds',
     help: 'Recovery time: from OPEN to CLOSED again.',
     type: 'summary',
-    values: (s) =>
-      per(s, (x) => [
-        { metricName: 'agent_circuit_recovery_seconds_sum', value: x.recovery.sumMs / 1000, labels: { agent: x.agent } },
-        { metricName: 'agent_circuit_recovery_seconds_count', value: x.recovery.count, labels: { agent: x.agent } },
-      ]),
+    values: (r) => [
+      { metricName: 'agent_circuit_recovery_seconds_sum', value: r.get('recovery:sumMs') / 1000, labels: { agent: r.agent } },
+      { metricName: 'agent_circuit_recovery_seconds_count', value: r.get('recovery:count'), labels: { agent: r.agent } },
+    ],
   },
 ];
+
+/** The table's rows, each readable by column name. */
+function rows(table: MetricsTable): Row[] {
+  const width = table.columns.length;
+  const index = new Map(table.columns.map((c, i) => [c, i]));
+  return table.agents.map((agent, i) => ({
+    agent,
+    get: (column: string) => table.values[i * width + (index.get(column) ?? NaN)],
+  }));
+}
 
 /**
  * Adds the breaker metric families to `registry` (a user's own, or a new one), read from `source`
  * at every scrape. Returns the registry.
  */
 export function registerCircuitMetrics(source: CircuitMetricsSource, registry: Registry = new Registry()): Registry {
-  let scrape: BreakerStatus[] | undefined;
-  const statuses = () => {
+  let scrape: Row[] | undefined;
+  const current = () => {
     if (!scrape) {
-      scrape = source.statuses();
-      // prom-client asks every family synchronously when a scrape starts: they share this snapshot,
+      scrape = rows(source.breakers.metricsTable());
+      // prom-client asks every family synchronously when a scrape starts: they share this table,
       // and the next scrape takes a new one.
       queueMicrotask(() => (scrape = undefined));
     }
     return scrape;
   };
   for (const family of FAMILIES) {
+    const describe = { name: family.name, help: family.help, type: family.type, aggregator: 'sum' };
     const metric = {
-      name: family.name,
-      help: family.help,
-      type: family.type,
-      aggregator: 'sum',
-      get: async () => ({
-        name: family.name,
-        help: family.help,
-        type: family.type,
-        aggregator: 'sum',
-        values: family.values(statuses(), source),
-      }),
+      ...describe,
+      get: async () => ({ ...describe, values: current().flatMap((row) => family.values(row, source)) }),
       reset: () => undefined,
     };
     registry.registerMetric(metric as unknown as Metric);
