@@ -10,7 +10,7 @@ import type { ManualClock } from './native';
 import { NativeRegistry } from './native';
 import { Attachment, CircuitBreaker } from './circuit-breaker';
 import { Engine, checkConfigKeys } from './engine';
-import { CircuitBreakerError } from './errors';
+import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, BreakerStatus, CircuitState, ErrorClassifier, MetricsTable, TransitionListener } from './types';
 
 /** The agents a registry starts with unless told otherwise. */
@@ -57,7 +57,7 @@ export class AgentCircuitBreaker {
       if (!agents.includes(id)) {
         throw new CircuitBreakerError(
           'ERR_UNKNOWN_AGENT',
-          `overrides name agent ${JSON.stringify(id)}, which is not among agents (${agents.join(', ')})`,
+          `overrides name agent ${JSON.stringify(id)}, which is not among agents (${agents.map(describe).join(', ')})`,
         );
       }
     }
@@ -71,7 +71,7 @@ export class AgentCircuitBreaker {
   }
 
   private register(agentId: string, config?: BreakerConfig): number {
-    checkConfigKeys(config, `config of agent ${JSON.stringify(String(agentId))}`);
+    checkConfigKeys(config, `config of agent ${describe(agentId)}`);
     const slot = this.engine.native.add(agentId, config);
     this.slots.set(agentId, slot);
     this.ids.push(agentId);

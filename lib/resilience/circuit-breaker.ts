@@ -26,7 +26,7 @@ import {
   FAILURE_REASONS,
   checkConfigKeys,
 } from './engine';
-import { CircuitBreakerError, CircuitOpenError } from './errors';
+import { CircuitBreakerError, CircuitOpenError, describe } from './errors';
 import type {
   BreakerConfig,
   BreakerStatus,
@@ -188,7 +188,7 @@ export class CircuitBreaker {
     if (i < 0) {
       throw new CircuitBreakerError(
         'ERR_INVALID_ARG',
-        `unknown failure reason ${JSON.stringify(String(reason))}; known reasons are ${FAILURE_REASONS.join(', ')}`,
+        `unknown failure reason ${describe(reason)}; known reasons are ${FAILURE_REASONS.join(', ')}`,
       );
     }
     return this.settle(permit, 2 + i);

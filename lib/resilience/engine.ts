@@ -4,7 +4,7 @@
  */
 
 import { ManualClock, NativeRegistry } from './native';
-import { CircuitBreakerError } from './errors';
+import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
 
 /** The words table's layout; it mirrors `src/registry.rs`. */
@@ -69,7 +69,7 @@ export interface EngineOptions {
 }
 
 function warnListener(error: unknown): void {
-  process.emitWarning(`agent-circuit-breaker: a transition listener failed: ${String(error)}`);
+  process.emitWarning(`agent-circuit-breaker: a transition listener failed: ${describe(error)}`);
 }
 
 /** One native registry and what its handles share. */

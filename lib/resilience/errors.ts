@@ -43,3 +43,13 @@ export class CircuitOpenError extends CircuitBreakerError {
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/** Describes any value for an error message without calling its methods (which may throw). */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 140 ? `${value.slice(0, 140)}...` : value);
+  if (value instanceof Error) return value.message;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+    return `${value as string}`;
+  }
+  return `a value of type ${typeof value}`;
+}

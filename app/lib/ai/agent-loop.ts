@@ -234,7 +234,7 @@ export class AgentLoop {
       response = await Promise.race([request, aborted]);
     } catch (error) {
       if (controller.signal.aborted) throw controller.signal.reason;
-      const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.message ?? String(error);
+      const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error instanceof Error ? error.message : 'unknown error');
       throw new AgentCallError(`agent "${agentId}" could not be reached: ${cause}`, 'network', true);
     } finally {
       clearTimeout(timer);
@@ -290,7 +290,7 @@ export class AgentLoop {
 
   private warn(msg: string, error: unknown): void {
     try {
-      this.logger.warn({ msg, error: error instanceof Error ? error.message : String(error), at: new Date().toISOString() });
+      this.logger.warn({ msg, error: error instanceof Error ? error.message : typeof error, at: new Date().toISOString() });
     } catch {
       // A logger that throws must not break a call.
     }
@@ -306,7 +306,7 @@ export class AgentLoop {
           (result): AgentLoopEntry => ({ agent, result }),
           (e: { code?: string; message?: string; status?: number }): AgentLoopEntry => ({
             agent,
-            error: { code: e?.code ?? 'ERR_AGENT', message: e?.message ?? String(e), status: e?.status },
+            error: { code: e?.code ?? 'ERR_AGENT', message: e?.message ?? 'unknown error', status: e?.status },
           }),
         ),
       ),
