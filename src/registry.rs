@@ -503,28 +503,57 @@ mod tests {
     }
 
     #[test]
-    fn threads_sharing_a_registry_keep_exact_counts() {
-        let shared = Arc::new(parking_lot::Mutex::new(Registry::new(Config::default(), 1, Clock::monotonic()).unwrap()));
-        shared.lock().add("a", &ConfigPatch { failure_threshold: Some(10_000.0), ..Default::default() }).unwrap();
-        let barrier = Arc::new(std::sync::Barrier::new(4));
-        let threads: Vec<_> = (0..4)
+    fn eight_threads_one_million_operations_exact_counts_and_no_broken_invariant() {
+        let time = Arc::new(ManualTime::new(0));
+        let patch = ConfigPatch { failure_threshold: Some(3.0), open_timeout_ms: Some(5.0), ..Default::default() };
+        let mut registry = Registry::new(Config::default(), 1, Clock::Manual(time.clone())).unwrap();
+        registry.add("a", &patch).unwrap();
+        let shared = Arc::new(parking_lot::Mutex::new(registry));
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8u64)
             .map(|t| {
-                let (shared, barrier) = (shared.clone(), barrier.clone());
+                let (shared, barrier, time) = (shared.clone(), barrier.clone(), time.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    for i in 0..50_000 {
-                        let p = shared.lock().acquire(0).unwrap();
-                        let outcome = if (i + t) % 1000 == 0 { Outcome::Failure(Failure::Network) } else { Outcome::Success };
+                    let (mut admitted, mut rejected, mut failures) = (0u64, 0u64, 0u64);
+                    for i in 0..125_000u64 {
+                        if t == 0 && i % 50 == 0 {
+                            time.advance(1);
+                        }
+                        let permit = shared.lock().acquire(0);
+                        let Ok(p) = permit else {
+                            rejected += 1;
+                            continue;
+                        };
+                        admitted += 1;
+                        let probes = shared.lock().breakers[0].probes_in_flight();
+                        assert!(probes <= 2, "HALF_OPEN admitted {probes} probes");
+                        let outcome = if (i / 10 + t) % 4 == 0 {
+                            failures += 1;
+                            Outcome::Failure(Failure::Error)
+                        } else {
+                            Outcome::Success
+                        };
                         shared.lock().record(0, p, outcome);
                     }
+                    (admitted, rejected, failures)
                 })
             })
             .collect();
-        threads.into_iter().for_each(|t| t.join().unwrap());
+        let (mut admitted, mut rejected, mut failures) = (0, 0, 0);
+        for t in threads {
+            let (a, r, f) = t.join().unwrap();
+            admitted += a;
+            rejected += r;
+            failures += f;
+        }
         let s = shared.lock().snapshot(0);
-        assert_eq!((s.calls.admitted, s.calls.successes + s.calls.failures), (200_000, 200_000));
-        assert_eq!(s.calls.failures, 200);
-        assert_eq!(s.calls.late_outcomes, 0);
-        assert_eq!(s.state, State::Closed);
+        assert_eq!(admitted + rejected, 1_000_000);
+        assert_eq!((s.calls.admitted, s.calls.rejections), (admitted, rejected));
+        // Every admitted call was reported once: counted, or late because the generation moved on.
+        assert_eq!(s.calls.successes + s.calls.failures + s.calls.released + s.calls.late_outcomes, admitted);
+        assert!(s.calls.failures <= failures);
+        assert_eq!(s.probes_in_flight, 0);
+        assert!(s.transitions.iter().any(|t| t.from == State::Closed && t.to == State::Open), "the test should trip the breaker");
     }
 }

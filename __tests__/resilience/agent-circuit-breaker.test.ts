@@ -178,3 +178,26 @@ describe('AgentCircuitBreaker', () => {
   });
 });
 
+
+test('a million add attempts with new ids: the registry stays within maxAgents, memory stays bounded', () => {
+  const registry = new AgentCircuitBreaker({ agents: [], maxAgents: 1000 });
+  let added = 0;
+  const codes = new Map<string, number>();
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < 1_000_000; i++) {
+    try {
+      registry.add(`tenant-${i}`);
+      added++;
+    } catch (e) {
+      const code = (e as { code: string }).code;
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    }
+  }
+  const grown = process.memoryUsage().rss - before;
+  expect(added).toBe(1000);
+  expect(Object.fromEntries(codes)).toEqual({ ERR_TOO_MANY_AGENTS: 999_000 });
+  expect(registry.agents()).toHaveLength(1000);
+  expect(registry.agents()[999]).toBe('tenant-999');
+  expect(grown).toBeLessThan(64 * 1024 * 1024);
+});

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { refusedPort } from './helpers/agent-server';
 
 interface Sim {
@@ -234,5 +235,32 @@ describe('the marketplace app', () => {
       expect(JSON.parse(res.text).error).toMatch(message);
     }
     expect((await diagnostics()).agents.amazon.state).toBe('CLOSED');
+  });
+  test('a fuzz of request bodies never gets a 5xx, and the server stays up', async () => {
+    const statuses = new Map<number, number>();
+    const send = async (body: string | Buffer, type = 'application/json') => {
+      const res = await request('POST', `${base}/api/marketplace/analyze`, { body, headers: { 'content-type': type } });
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      expect(res.status).toBeLessThan(500);
+      return res.status;
+    };
+    const bodies = fc.sample(
+      fc.oneof(
+        fc.json(),
+        fc.jsonValue().map((input) => JSON.stringify({ input })),
+        fc.jsonValue().map((agents) => JSON.stringify({ input: {}, agents })),
+        fc.string({ unit: 'binary' }),
+      ),
+      { seed: 7, numRuns: 150 },
+    );
+    for (const body of bodies) await send(body);
+    expect(await send('['.repeat(100_000) + ']'.repeat(100_000))).toBe(400); // deep nesting
+    expect(await send(`{"input":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`)).toBe(400); // deep input
+    expect(await send(Buffer.alloc(10 * 1024 * 1024, 'x'))).toBe(400); // 10 MB
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '']) {
+      expect(await send('{"input":{}}', type)).toBe(415);
+    }
+    expect([...statuses.keys()].every((s) => s < 500)).toBe(true);
+    expect((await analyze({ input: { sku: 'still up' } })).status).toBe(200);
   });
 });

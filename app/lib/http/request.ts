@@ -8,6 +8,23 @@ import { json } from './auth';
 /** The largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** The deepest nesting of objects and arrays accepted in `input`. */
+export const MAX_INPUT_DEPTH = 32;
+
+/** How deep `value` nests, counted without recursion (a hostile body cannot overflow the stack). */
+function depth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, d);
+    if (deepest > MAX_INPUT_DEPTH) return deepest;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
 /** A checked analyze request. */
 export interface AnalyzeRequest {
   input: Record<string, unknown>;
@@ -56,6 +73,9 @@ export async function readAnalyzeRequest(request: Request, knownAgents: readonly
   if (extra.length > 0) return json({ error: `unknown field ${JSON.stringify(extra[0])}: allowed are "input" and "agents"` }, 400);
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return json({ error: '"input" must be a JSON object' }, 400);
+  }
+  if (depth(input) > MAX_INPUT_DEPTH) {
+    return json({ error: `"input" nests deeper than ${MAX_INPUT_DEPTH} levels` }, 400);
   }
   if (agents === undefined) return { input: input as Record<string, unknown> };
   if (!Array.isArray(agents) || agents.length === 0 || agents.some((a) => typeof a !== 'string')) {

@@ -11,6 +11,13 @@ export async function POST(request: Request): Promise<Response> {
   const loop = getAgentLoop();
   const checked = await readAnalyzeRequest(request, loop.breakers.agents());
   if (checked instanceof Response) return checked;
-  const results = await loop.runAgentLoop(checked.input, checked.agents);
-  return json({ results });
+  try {
+    return json({ results: await loop.runAgentLoop(checked.input, checked.agents) });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_INVALID_INPUT' || code === 'ERR_UNKNOWN_AGENT') {
+      return json({ error: (error as Error).message }, 400);
+    }
+    throw error;
+  }
 }
