@@ -3,7 +3,8 @@
 //! CLOSED opens on the `failure_threshold`-th consecutive failure. OPEN turns HALF_OPEN once
 //! `open_timeout_ms` has passed, computed whenever anyone looks ([`Breaker::observe`]), so there are
 //! no timers. HALF_OPEN admits at most `half_open_max_calls` probes at once; `success_threshold`
-//! successes close it and any failure opens it again. Every state change goes through
+//! successes close it and any failure opens it again, as does a probe that has not reported within
+//! `open_timeout_ms` (so a probe that never ends cannot keep HALF_OPEN stuck). Every state change goes through
 //! [`Breaker::transition`], which bumps the generation: outcomes carrying a permit of an older
 //! generation are counted as late and change nothing.
 
@@ -53,6 +54,8 @@ pub enum Reason {
     OpenTimeoutElapsed,
     /// HALF_OPEN → OPEN: a probe failed.
     ProbeFailed,
+    /// HALF_OPEN → OPEN: a probe did not report within `open_timeout_ms`.
+    ProbeTimedOut,
     /// HALF_OPEN → CLOSED: `success_threshold` probes succeeded.
     SuccessThreshold,
     /// Any → OPEN by an operator.
@@ -191,8 +194,8 @@ pub struct Breaker {
     generation: u32,
     consecutive_failures: u32,
     half_open_successes: u32,
-    /// Tokens of the probes in flight (HALF_OPEN only).
-    probes: Vec<u32>,
+    /// Tokens of the probes in flight and when each was admitted (HALF_OPEN only).
+    probes: Vec<(u32, u64)>,
     last_probe: u32,
     /// When the current OPEN episode began (CLOSED → OPEN), for the recovery time.
     opened_at_ms: Option<u64>,
@@ -275,14 +278,24 @@ impl Breaker {
         }
     }
 
-    /// Applies the one time-driven rule: OPEN whose timeout has passed becomes HALF_OPEN, dated at
-    /// the moment the timeout ended. Every public method calls this first.
+    /// Applies the time-driven rules, each dated at the moment its timeout ended: OPEN whose open
+    /// timeout has passed becomes HALF_OPEN; HALF_OPEN with a probe older than the open timeout
+    /// becomes OPEN. Every public method calls this first.
     pub fn observe(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> State {
-        if self.state == State::Open && now_ms >= self.since_ms + self.config.open_timeout_ms {
-            let at = self.since_ms + self.config.open_timeout_ms;
-            self.transition(State::HalfOpen, Reason::OpenTimeoutElapsed, at, events);
+        let timeout = self.config.open_timeout_ms;
+        loop {
+            match self.state {
+                State::Open if now_ms >= self.since_ms + timeout => {
+                    let at = self.since_ms + timeout;
+                    self.transition(State::HalfOpen, Reason::OpenTimeoutElapsed, at, events);
+                }
+                State::HalfOpen => match self.probes.iter().map(|&(_, at)| at + timeout).min() {
+                    Some(due) if now_ms >= due => self.transition(State::Open, Reason::ProbeTimedOut, due, events),
+                    _ => return self.state,
+                },
+                _ => return self.state,
+            }
         }
-        self.state
     }
 
     /// Asks to make one call: a permit, or the reason it is refused.
@@ -291,7 +304,7 @@ impl Breaker {
             State::Closed => Some(0),
             State::Open => None,
             State::HalfOpen if self.probes.len() < self.config.half_open_max_calls as usize => {
-                Some(self.next_probe())
+                Some(self.next_probe(now_ms))
             }
             State::HalfOpen => None,
         };
@@ -307,11 +320,11 @@ impl Breaker {
         }
     }
 
-    fn next_probe(&mut self) -> u32 {
+    fn next_probe(&mut self, now_ms: u64) -> u32 {
         loop {
             self.last_probe = if self.last_probe >= PROBE_MASK { 1 } else { self.last_probe + 1 };
-            if !self.probes.contains(&self.last_probe) {
-                self.probes.push(self.last_probe);
+            if !self.probes.iter().any(|&(p, _)| p == self.last_probe) {
+                self.probes.push((self.last_probe, now_ms));
                 return self.last_probe;
             }
         }
@@ -354,7 +367,7 @@ impl Breaker {
         match state {
             State::Closed => probe == 0,
             State::Open => false,
-            State::HalfOpen => match self.probes.iter().position(|&p| p == probe && probe != 0) {
+            State::HalfOpen => match self.probes.iter().position(|&(p, _)| p == probe && probe != 0) {
                 Some(i) => {
                     self.probes.swap_remove(i);
                     true

@@ -306,3 +306,22 @@ fn names_are_the_same_in_json_and_labels() {
         assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{}\"", st.as_str()));
     }
 }
+
+#[test]
+fn a_probe_that_never_reports_reopens_the_breaker_when_its_time_is_up() {
+    let mut run = Run::table(
+        cfg(),
+        &[(0, ForceOpen, Open), (60_000, Hold, HalfOpen), (60_000, Hold, HalfOpen), (60_000, Refused, HalfOpen)],
+    );
+    // The probes hang. One millisecond before the open timeout they still hold HALF_OPEN.
+    run.step(119_999, Look);
+    assert_eq!(run.b.state(), HalfOpen);
+    run.step(120_000, Look);
+    assert_eq!(run.b.state(), Open);
+    let t = *run.events.last().unwrap();
+    assert_eq!((t.from, t.to, t.reason, t.at_ms), (HalfOpen, Open, Reason::ProbeTimedOut, 120_000));
+    // Their outcomes, if they ever come, are late; the breaker probes again after the next timeout.
+    assert_eq!(run.b.record(run.held[0], Outcome::Success, 150_000, &mut run.events), Recorded::Late);
+    run.step(180_000, Ok);
+    assert_eq!(run.b.state(), HalfOpen);
+}

@@ -17,8 +17,8 @@ struct Model {
     opened_at: u64,
     consecutive: u32,
     successes: u32,
-    /// Each issued permit: (epoch it belongs to, still outstanding, is a probe).
-    permits: Vec<(u64, bool, bool)>,
+    /// Each issued permit: (epoch it belongs to, still outstanding, is a probe, admitted at).
+    permits: Vec<(u64, bool, bool, u64)>,
     /// Bumped on every state change.
     epoch: u64,
 }
@@ -52,15 +52,29 @@ impl Model {
     }
 
     fn look(&mut self, now: u64) -> State {
-        if self.state == State::Open && now >= self.opened_at + self.open_timeout {
-            let at = self.opened_at + self.open_timeout;
-            self.enter(State::HalfOpen, at);
+        loop {
+            if self.state == State::Open && now >= self.opened_at + self.open_timeout {
+                let at = self.opened_at + self.open_timeout;
+                self.enter(State::HalfOpen, at);
+                continue;
+            }
+            // A probe that has not reported within the open timeout reopens the breaker.
+            let oldest = self.probes().map(|p| p.3).min();
+            match oldest {
+                Some(at) if self.state == State::HalfOpen && now >= at + self.open_timeout => {
+                    self.enter(State::Open, at + self.open_timeout);
+                }
+                _ => return self.state,
+            }
         }
-        self.state
+    }
+
+    fn probes(&self) -> impl Iterator<Item = &(u64, bool, bool, u64)> {
+        self.permits.iter().filter(|p| p.0 == self.epoch && p.1 && p.2)
     }
 
     fn probes_out(&self) -> usize {
-        self.permits.iter().filter(|p| p.0 == self.epoch && p.1 && p.2).count()
+        self.probes().count()
     }
 
     /// Some(index of the new permit) or None when refused.
@@ -71,7 +85,7 @@ impl Model {
             State::HalfOpen => self.probes_out() < self.max_probes,
         };
         ok.then(|| {
-            self.permits.push((self.epoch, true, self.state == State::HalfOpen));
+            self.permits.push((self.epoch, true, self.state == State::HalfOpen, now));
             self.permits.len() - 1
         })
     }
@@ -79,7 +93,7 @@ impl Model {
     /// true if counted.
     fn settle(&mut self, i: usize, outcome: Outcome, now: u64) -> bool {
         self.look(now);
-        let (epoch, outstanding, probe) = self.permits[i];
+        let (epoch, outstanding, probe, _) = self.permits[i];
         if epoch != self.epoch || (probe && !outstanding) {
             return false;
         }

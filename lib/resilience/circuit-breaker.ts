@@ -199,10 +199,13 @@ export class CircuitBreaker {
     return this.settle(permit, OUTCOME_RELEASED);
   }
 
-  /** The effective state: an OPEN breaker whose timeout has passed reads HALF_OPEN. */
+  /**
+   * The effective state: an OPEN breaker whose timeout has passed reads HALF_OPEN (and a HALF_OPEN
+   * one whose probe ran out of time reads OPEN). Only CLOSED is read without asking native code.
+   */
   get state(): CircuitState {
     let code = this.words[this.base + STATE];
-    if (code === 1) {
+    if (code !== 0) {
       code = this.hot.state(this.slot);
       if (this.words[0] !== 0) this.engine.drain();
     }

@@ -14,6 +14,7 @@ export type TransitionReason =
   | 'failure_threshold'
   | 'open_timeout_elapsed'
   | 'probe_failed'
+  | 'probe_timed_out'
   | 'success_threshold'
   | 'forced_open'
   | 'reset';
