@@ -143,7 +143,7 @@ CASES['memory: RSS growth from 1M to 10M protected calls'] = { unit: '%', once: 
   return ((end - warm) / warm) * 100;
 } };
 
-module.exports = { CASES };
+module.exports = { CASES, JsBreaker };
 
 if (require.main === module) {
   const [name, opsArg] = process.argv.slice(2);

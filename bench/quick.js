@@ -15,15 +15,7 @@ const CALLS = arg('--calls', 1_000_000);
 const ROUNDS = arg('--rounds', 7);
 const GROUP = process.argv.includes('--callagent') ? 'callAgent' : 'breaker';
 
-/** The hand-written 10-line breaker a JavaScript developer would write: open on 5 in a row. */
-class JsBreaker {
-  constructor(threshold = 5, openMs = 60_000) { this.threshold = threshold; this.openMs = openMs; this.failures = 0; this.openedAt = 0; }
-  async execute(fn) {
-    if (this.failures >= this.threshold && Date.now() - this.openedAt < this.openMs) throw new Error('open');
-    try { const v = await fn(); this.failures = 0; return v; }
-    catch (e) { if (++this.failures >= this.threshold) this.openedAt = Date.now(); throw e; }
-  }
-}
+const { JsBreaker } = require('./cases');
 
 /** Runs `call` n times in batches of 1,000 concurrent calls. */
 async function concurrent(n, call) {

@@ -4,6 +4,7 @@
  */
 
 import { AgentCircuitBreaker, DEFAULT_AGENTS, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { caught } from './helpers/caught';
 
 const ok = async () => ({ phases: ['ok'] });
 const boom = async () => {
@@ -11,14 +12,6 @@ const boom = async () => {
 };
 const EMPTY = () => ({ phases: [] as string[] });
 
-async function caught(fn: () => unknown): Promise<{ code?: string; message: string }> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as { code?: string; message: string };
-  }
-  throw new Error('expected an error');
-}
 
 describe('AgentCircuitBreaker', () => {
   test('starts with the five marketplace agents, all CLOSED', () => {

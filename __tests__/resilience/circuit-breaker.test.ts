@@ -5,6 +5,7 @@
  */
 
 import { CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { caught } from './helpers/caught';
 
 const ok = async () => 'ok';
 const boom = async () => {
@@ -23,15 +24,6 @@ async function failTimes(breaker: CircuitBreaker, n: number) {
   for (let i = 0; i < n; i++) await expect(breaker.execute(boom)).rejects.toThrow('boom');
 }
 
-/** Calls `fn` and resolves to the error it threw or rejected with. */
-async function caught(fn: () => unknown): Promise<{ code?: string; message: string }> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as { code?: string; message: string };
-  }
-  throw new Error('expected an error');
-}
 
 describe('CircuitBreaker', () => {
   test('starts CLOSED and passes results and errors through', async () => {
