@@ -325,3 +325,30 @@ fn a_probe_that_never_reports_reopens_the_breaker_when_its_time_is_up() {
     run.step(180_000, Ok);
     assert_eq!(run.b.state(), HalfOpen);
 }
+
+#[test]
+fn failure_and_state_names_are_the_documented_ones() {
+    let names: Vec<_> = Failure::ALL.iter().map(|f| f.as_str()).collect();
+    assert_eq!(names, ["error", "timeout", "network", "http_5xx", "rate_limited", "invalid_response"]);
+    let states: Vec<_> = State::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(states, ["CLOSED", "OPEN", "HALF_OPEN"]);
+}
+
+#[test]
+fn the_generation_changes_on_every_transition_and_only_then() {
+    let mut run = Run::new(cfg());
+    let g0 = run.b.generation();
+    run.step(0, Ok);
+    run.step(0, Fail);
+    assert_eq!(run.b.generation(), g0);
+    run.step(1, ForceOpen);
+    assert_eq!(run.b.generation(), g0 + 1);
+    run.step(60_001, Look);
+    assert_eq!(run.b.generation(), g0 + 2);
+}
+
+#[test]
+fn a_breaker_keeps_its_own_config() {
+    let c = cfg().apply(&crate::config::ConfigPatch { failure_threshold: Some(9.0), ..Default::default() }).unwrap();
+    assert_eq!(Breaker::new(c.clone(), 0).config(), &c);
+}

@@ -77,10 +77,17 @@ pub fn show_number(v: f64) -> String {
         "NaN".into()
     } else if v.is_infinite() {
         if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
-    } else if v == v.trunc() && v.abs() < 1e21 {
-        format!("{}", v as i128)
+    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-6) {
+        // JavaScript switches to exponent notation here, with an explicit "+": 1e+21, 5e-324.
+        let s = format!("{v:e}");
+        match s.split_once('e') {
+            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
+            _ => s,
+        }
+    } else if v == 0.0 {
+        "0".into() // -0 too, as JavaScript prints it
     } else {
-        format!("{v}")
+        format!("{v}") // the shortest digits that round-trip, as JavaScript
     }
 }
 
@@ -179,5 +186,13 @@ mod tests {
         assert_eq!(show_number(1.5), "1.5");
         assert_eq!(show_number(f64::NAN), "NaN");
         assert_eq!(show_number(4294967296.0), "4294967296");
+        assert_eq!(show_number(f64::INFINITY), "Infinity");
+        assert_eq!(show_number(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(show_number(9.999999999999999e20), "999999999999999900000");
+        assert_eq!(show_number(1e21), "1e+21");
+        assert_eq!(show_number(-1e21), "-1e+21");
+        assert_eq!(show_number(1e300), "1e+300");
+        assert_eq!(show_number(5e-324), "5e-324");
+        assert_eq!(show_number(-0.0), "0");
     }
 }

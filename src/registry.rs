@@ -498,6 +498,50 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_id_lists_at_most_ten_known_ids() {
+        let mut r = Registry::new(Config::default(), 20, Clock::monotonic()).unwrap();
+        for i in 0..12 {
+            r.add(&format!("a{i}"), &ConfigPatch::default()).unwrap();
+        }
+        let msg = r.slot_of("zz").unwrap_err().to_string();
+        assert!(msg.contains("\"a9\" and 2 more"), "{msg}");
+        assert!(!msg.contains("\"a10\""), "{msg}");
+        let empty = Registry::new(Config::default(), 1, Clock::monotonic()).unwrap();
+        assert!(empty.slot_of("x").unwrap_err().to_string().contains("known agents are none"));
+    }
+
+    #[test]
+    fn the_words_table_has_a_header_and_four_words_per_slot() {
+        let (r, _) = manual();
+        let w = r.words();
+        assert_eq!(w.len(), HEADER + 3 * STRIDE);
+        assert!(!w.is_empty());
+        assert_eq!(w.as_ptr() as usize, &w.0[0] as *const AtomicI32 as usize);
+    }
+
+    #[test]
+    fn defaults_and_clock_are_the_registrys() {
+        let c = Config::default().apply(&ConfigPatch { open_timeout_ms: Some(5.0), ..Default::default() }).unwrap();
+        let t = Arc::new(ManualTime::new(42));
+        let r = Registry::new(c.clone(), 1, Clock::Manual(t.clone())).unwrap();
+        assert_eq!(r.defaults(), &c);
+        assert_eq!(r.now_ms(), 42);
+        t.advance(8);
+        assert_eq!(r.now_ms(), 50);
+    }
+
+    #[test]
+    fn snapshots_list_only_transitions_that_happened() {
+        let (mut r, _) = manual();
+        let s = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        assert!(r.snapshot(s).transitions.is_empty());
+        r.force_open(s);
+        let t = r.snapshot(s).transitions;
+        assert_eq!(t.len(), 1);
+        assert_eq!((t[0].from, t[0].to, t[0].count), (State::Closed, State::Open, 1));
+    }
+
+    #[test]
     fn max_agents_is_checked() {
         assert_eq!(Registry::new(Config::default(), 0, Clock::monotonic()).unwrap_err().code(), "ERR_CIRCUIT_CONFIG");
     }
