@@ -542,6 +542,31 @@ mod tests {
     }
 
     #[test]
+    fn slot_numbers_from_javascript_are_checked() {
+        let (mut r, _) = manual();
+        r.add("a", &ConfigPatch::default()).unwrap();
+        r.add("b", &ConfigPatch::default()).unwrap();
+        assert_eq!((r.check_slot(0.0), r.check_slot(1.0)), (Ok(0), Ok(1)));
+        for bad in [2.0, 3.0, -1.0, -0.5, 0.5, 1.5, f64::NAN, f64::INFINITY, 1e300] {
+            assert_eq!(r.check_slot(bad).unwrap_err().code(), "ERR_INVALID_ARG", "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_slot_has_its_own_words() {
+        let (mut r, _) = manual();
+        let a = r.add("a", &ConfigPatch::default()).unwrap() as usize;
+        let b = r.add("b", &ConfigPatch::default()).unwrap() as usize;
+        let w = r.words();
+        w.set(HEADER + b * STRIDE + PENDING_SUCCESSES, 3);
+        w.set(HEADER + b * STRIDE + PENDING_ADMITTED, 3);
+        r.force_open(a);
+        assert_eq!((w.get(HEADER + a * STRIDE + STATE), w.get(HEADER + b * STRIDE + STATE)), (1, 0));
+        assert_eq!((r.snapshot(a).calls.successes, r.snapshot(b).calls.successes), (0, 3));
+        assert_eq!(w.get(HEADER + b * STRIDE + PENDING_SUCCESSES), 0);
+    }
+
+    #[test]
     fn max_agents_is_checked() {
         assert_eq!(Registry::new(Config::default(), 0, Clock::monotonic()).unwrap_err().code(), "ERR_CIRCUIT_CONFIG");
     }
