@@ -193,6 +193,8 @@ mod tests {
         assert_eq!(show_number(-1e21), "-1e+21");
         assert_eq!(show_number(1e300), "1e+300");
         assert_eq!(show_number(5e-324), "5e-324");
+        assert_eq!(show_number(1e-6), "0.000001");
+        assert_eq!(show_number(1e-7), "1e-7");
         assert_eq!(show_number(-0.0), "0");
     }
 }

@@ -108,6 +108,14 @@ mod tests {
     }
 
     #[test]
+    fn only_failures_is_a_ratio_of_one() {
+        let mut w = Window::new(60_000);
+        w.add(0, 0, 3);
+        assert_eq!(w.totals(0).ratio, 1.0);
+        assert_eq!(Window::new(60_000).totals(0).ratio, 0.0);
+    }
+
+    #[test]
     fn a_long_gap_clears_everything() {
         let mut w = Window::new(60_000);
         w.add(1_000, 10, 10);
