@@ -559,8 +559,9 @@ mod tests {
         let w = r.words();
         w.set(HEADER + b * STRIDE + PENDING_SUCCESSES, 3);
         w.set(HEADER + b * STRIDE + PENDING_ADMITTED, 3);
-        r.force_open(a);
-        assert_eq!((w.get(HEADER + a * STRIDE + STATE), w.get(HEADER + b * STRIDE + STATE)), (1, 0));
+        r.force_open(b);
+        assert_eq!((w.get(HEADER + a * STRIDE + STATE), w.get(HEADER + b * STRIDE + STATE)), (0, 1));
+        assert_eq!((w.get(HEADER + a * STRIDE + FAST), w.get(HEADER + b * STRIDE + FAST)), (0, -1));
         assert_eq!((r.snapshot(a).calls.successes, r.snapshot(b).calls.successes), (0, 3));
         assert_eq!(w.get(HEADER + b * STRIDE + PENDING_SUCCESSES), 0);
     }
