@@ -45,6 +45,11 @@ export declare class NativeRegistry {
   statusAllJson(): string
   /** Every breaker's row of the metrics table, in slot order; the columns are `tableColumns()`. */
   metricsTable(): Float64Array
+  /**
+   * The words table's layout and the codes the hot path uses, as JSON; the TypeScript layer
+   * mirrors them as constants, and a test checks that the two agree.
+   */
+  static layoutJson(): string
   /** The names of the metrics table's columns. */
   static tableColumns(): Array<string>
   /** Opens the breaker in `slot` now. */

@@ -251,6 +251,21 @@ impl NativeRegistry {
         guard(|| Ok(Float64Array::new(self.shared.lock().metrics_table())))
     }
 
+    /// The words table's layout and the codes the hot path uses, as JSON; the TypeScript layer
+    /// mirrors them as constants, and a test checks that the two agree.
+    #[napi]
+    pub fn layout_json() -> String {
+        use crate::registry as r;
+        serde_json::json!({
+            "header": r::HEADER, "stride": r::STRIDE, "fast": r::FAST, "pendingAdmitted": r::PENDING_ADMITTED,
+            "pendingSuccesses": r::PENDING_SUCCESSES, "state": r::STATE, "pendingEvents": r::PENDING_EVENTS,
+            "permitScale": 1u64 << crate::breaker::PROBE_BITS,
+            "states": crate::breaker::State::ALL.map(|s| s.as_str()),
+            "failureReasons": crate::breaker::Failure::ALL.map(|f| f.as_str()),
+        })
+        .to_string()
+    }
+
     /// The names of the metrics table's columns.
     #[napi]
     pub fn table_columns() -> Vec<String> {

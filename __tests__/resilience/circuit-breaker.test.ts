@@ -292,3 +292,22 @@ describe('CircuitBreaker', () => {
   });
 });
 
+
+test('the TypeScript constants mirror the native words layout and codes', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { NativeRegistry } = require('../../index') as typeof import('../../index');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const engine = require('../../lib/resilience/engine') as typeof import('../../lib/resilience/engine');
+  expect(JSON.parse(NativeRegistry.layoutJson())).toEqual({
+    header: engine.HEADER,
+    stride: engine.STRIDE,
+    fast: engine.FAST,
+    pendingAdmitted: engine.PENDING_ADMITTED,
+    pendingSuccesses: engine.PENDING_SUCCESSES,
+    state: engine.STATE,
+    pendingEvents: 0,
+    permitScale: engine.PERMIT_SCALE,
+    states: [...engine.STATES],
+    failureReasons: [...engine.FAILURE_REASONS],
+  });
+});
