@@ -232,11 +232,7 @@ impl NativeRegistry {
     /// The status of the breaker in `slot`, as JSON.
     #[napi]
     pub fn status_json(&self, slot: f64) -> Result<String, &'static str> {
-        guard(|| {
-            let mut r = self.shared.lock();
-            let slot = r.check_slot(slot)?;
-            json(&r.snapshot(slot))
-        })
+        self.on_slot(slot, |r, slot| json(&r.snapshot(slot)))
     }
 
     /// The status of every breaker, in slot order, as a JSON array.
@@ -275,9 +271,7 @@ impl NativeRegistry {
     /// Opens the breaker in `slot` now.
     #[napi]
     pub fn force_open(&self, slot: f64) -> Result<(), &'static str> {
-        guard(|| {
-            let mut r = self.shared.lock();
-            let slot = r.check_slot(slot)?;
+        self.on_slot(slot, |r, slot| {
             r.force_open(slot);
             Ok(())
         })
@@ -286,9 +280,7 @@ impl NativeRegistry {
     /// Closes the breaker in `slot` now and clears its consecutive counts.
     #[napi]
     pub fn reset(&self, slot: f64) -> Result<(), &'static str> {
-        guard(|| {
-            let mut r = self.shared.lock();
-            let slot = r.check_slot(slot)?;
+        self.on_slot(slot, |r, slot| {
             r.reset(slot);
             Ok(())
         })
@@ -324,6 +316,17 @@ impl NativeRegistry {
         guard(|| unsafe {
             let v = hot::hot_path(env.raw(), &self.shared)?;
             Ok(Unknown::from_raw_unchecked(env.raw(), v))
+        })
+    }
+}
+
+impl NativeRegistry {
+    /// Runs `op` on the registry with `slot` checked, under the lock, with panics caught.
+    fn on_slot<T>(&self, slot: f64, op: impl FnOnce(&mut Registry, usize) -> std::result::Result<T, Thrown>) -> Result<T, &'static str> {
+        guard(|| {
+            let mut r = self.shared.lock();
+            let slot = r.check_slot(slot)?;
+            op(&mut r, slot)
         })
     }
 }

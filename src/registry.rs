@@ -331,12 +331,9 @@ impl Registry {
     pub fn metrics_table(&mut self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.ids.len() * crate::snapshot::TABLE_COLUMNS.len());
         for slot in 0..self.ids.len() {
-            let row = std::mem::take(&mut out);
-            out = self.with(slot, |b, now, ev| {
-                let mut row = row;
+            self.with(slot, |b, now, ev| {
                 b.observe(now, ev);
-                crate::snapshot::table_row(b, now, &mut row);
-                row
+                crate::snapshot::table_row(b, now, &mut out);
             });
         }
         out
