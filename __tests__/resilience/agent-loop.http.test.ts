@@ -47,6 +47,8 @@ const FAULTS: Array<[AgentMode, string]> = [
   ['trickle', 'timeout'],
   ['truncated', 'invalid_response'],
   ['no-phases', 'invalid_response'],
+  ['redirect', 'invalid_response'], // issue 10, point 6: a 3xx counts against the agent
+  ['huge', 'invalid_response'], // issue 10, point 7: over MAX_RESPONSE_BYTES is the agent's fault
 ];
 
 describe('callAgent over HTTP', () => {

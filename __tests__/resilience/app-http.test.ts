@@ -6,7 +6,7 @@
 import { Counter, Registry } from 'prom-client';
 import { AgentCircuitBreaker, ManualClock } from 'agent-circuit-breaker';
 import { bearerMatches, denyOperator, denyReader } from '../../app/lib/http/auth';
-import { diagnose } from '../../app/lib/http/diagnostics';
+import { diagnose, diagnostics } from '../../app/lib/http/diagnostics';
 import { registerCircuitMetrics } from '../../app/lib/http/prometheus';
 
 const req = (authorization?: string) =>
@@ -77,5 +77,19 @@ describe('Prometheus', () => {
     expect(text).toContain('app_requests_total 0');
     expect(text).toContain('agent_circuit_state{agent="amazon",state="OPEN"} 1');
     expect(text).toMatch(/agent_circuit_open_remaining_seconds\{agent="amazon"\} (59\.\d+|60)/);
+  });
+});
+
+describe('agent ids named like Object.prototype members (issue 10, point 14)', () => {
+  test('the diagnostics document lists every agent, __proto__ and constructor included', () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const ids = ['__proto__', 'constructor', 'toString'];
+    const loop = {
+      getAllCircuitBreakerStatus: () => ids.map((agent) => ({ ...breakers.status('amazon'), agent })),
+      fallbacksServed: () => ({ cached: 0, empty: 0 }),
+    } as unknown as Parameters<typeof diagnostics>[0];
+    const doc = JSON.parse(JSON.stringify(diagnostics(loop))) as { agents: Record<string, { state: string }> };
+    expect(Object.keys(doc.agents)).toEqual(ids);
+    for (const id of ids) expect(Object.getOwnPropertyDescriptor(doc.agents, id)?.value).toMatchObject({ state: 'CLOSED' });
   });
 });

@@ -8,7 +8,7 @@
 import Redis from 'ioredis';
 import { ManualClock } from 'agent-circuit-breaker';
 import { AgentLoop, type Logger } from '../../app/lib/ai/agent-loop';
-import { inputKey, MemoryCache } from '../../app/lib/ai/fallback-cache';
+import { bodyKey, MemoryCache } from '../../app/lib/ai/fallback-cache';
 import { RedisCache } from '../../app/lib/ai/redis-cache';
 import type { Transport } from '../../app/lib/ai/transport';
 import { RedisServer } from './helpers/redis-server';
@@ -16,32 +16,63 @@ import { RedisServer } from './helpers/redis-server';
 const silent: Logger = { info: () => undefined, warn: () => undefined };
 
 describe('MemoryCache', () => {
-  test('keys ignore object key order and tell inputs apart', () => {
-    expect(inputKey({ a: 1, b: [1, { c: 2, d: 3 }] })).toBe(inputKey({ b: [1, { d: 3, c: 2 }], a: 1 }));
-    expect(inputKey({ a: 1 })).not.toBe(inputKey({ a: 2 }));
-    expect(inputKey({ a: '1' })).not.toBe(inputKey({ a: 1 }));
+  test('the key is the SHA-256 of the exact body: any other text is another key', () => {
+    expect(bodyKey('{"a":1}')).toBe('015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
+    expect(bodyKey('{"a":1}')).not.toBe(bodyKey('{"a":2}'));
+    expect(bodyKey('{"a":"1"}')).not.toBe(bodyKey('{"a":1}'));
+    expect(bodyKey('{"a":1,"b":2}')).not.toBe(bodyKey('{"b":2,"a":1}'));
   });
 
   test('entries expire after the TTL', async () => {
     let now = 1_000_000;
     const cache = new MemoryCache({ ttlMs: 3_600_000, now: () => now });
-    await cache.set('amazon', 'k', { phases: [1] });
-    now += 3_599_999;
-    expect((await cache.get('amazon', 'k'))?.analysis).toEqual({ phases: [1] });
-    now += 1;
+    await cache.set('amazon', 'k', JSON.stringify({ phases: [1] }));
+    now += 3_600_000;
+    expect((await cache.get('amazon', 'k'))?.body).toBe(JSON.stringify({ phases: [1] }));
+    now += 1; // more than ttlMs has passed
     expect(await cache.get('amazon', 'k')).toBeUndefined();
   });
 
   test('each agent holds at most maxEntriesPerAgent, least recently used out first', async () => {
     const cache = new MemoryCache({ maxEntriesPerAgent: 3 });
-    for (const k of ['a', 'b', 'c']) await cache.set('amazon', k, { phases: [k] });
+    for (const k of ['a', 'b', 'c']) await cache.set('amazon', k, JSON.stringify({ phases: [k] }));
     await cache.get('amazon', 'a'); // a is now the most recently used
-    await cache.set('amazon', 'd', { phases: ['d'] });
+    await cache.set('amazon', 'd', JSON.stringify({ phases: ['d'] }));
     expect(await cache.get('amazon', 'b')).toBeUndefined();
-    expect((await cache.get('amazon', 'a'))?.analysis.phases).toEqual(['a']);
+    expect((await cache.get('amazon', 'a'))?.body).toBe('{"phases":["a"]}');
     expect(cache.size('amazon')).toBe(3);
-    await cache.set('shopee', 'x', { phases: [] });
+    await cache.set('shopee', 'x', JSON.stringify({ phases: [] }));
     expect(cache.size('amazon')).toBe(3);
+  });
+});
+
+describe('MemoryCache bounds in bytes (issue 10, point 3)', () => {
+  const body = (n: number, tag: string) => JSON.stringify({ phases: [tag], pad: 'x'.repeat(n) });
+
+  test('all agents together stay within maxBytes; the agent holding most bytes gives up its oldest', async () => {
+    const cache = new MemoryCache({ maxBytes: 20_000, maxEntryBytes: 5_000 });
+    await cache.set('shopee', 'keep', body(1000, 'shopee'));
+    for (let i = 0; i < 50; i++) await cache.set('amazon', `k${i}`, body(1000, `a${i}`));
+    expect(cache.bytes()).toBeLessThanOrEqual(20_000);
+    expect(cache.bytes()).toBeGreaterThan(15_000);
+    expect(await cache.get('amazon', 'k0')).toBeUndefined();
+    expect((await cache.get('amazon', 'k49'))?.body).toBe(body(1000, 'a49'));
+    expect((await cache.get('shopee', 'keep'))?.body).toBe(body(1000, 'shopee'));
+  });
+
+  test('an answer over maxEntryBytes (UTF-8 bytes) is not kept', async () => {
+    const cache = new MemoryCache({ maxBytes: 10_000, maxEntryBytes: 1000 });
+    await cache.set('amazon', 'big', body(1001, 'big'));
+    await cache.set('amazon', 'multibyte', JSON.stringify({ phases: ['é'.repeat(600)] })); // 600 chars, 1200 bytes
+    await cache.set('amazon', 'small', body(10, 'small'));
+    expect(await cache.get('amazon', 'big')).toBeUndefined();
+    expect(await cache.get('amazon', 'multibyte')).toBeUndefined();
+    expect(cache.size('amazon')).toBe(1);
+  });
+
+  test('bad bounds are refused naming the value', () => {
+    expect(() => new MemoryCache({ maxBytes: 0 })).toThrow('maxBytes must be a positive integer (got 0)');
+    expect(() => new MemoryCache({ maxBytes: 100, maxEntryBytes: 200 })).toThrow('must not exceed maxBytes');
   });
 });
 
@@ -74,7 +105,7 @@ describe('RedisCache against a real redis-server', () => {
   test('writes namespaced keys with the TTL set in Redis, and reads them back', async () => {
     const c = cache();
     await ready(c);
-    await c.set('amazon', 'k1', { phases: ['a'] });
+    await c.set('amazon', 'k1', JSON.stringify({ phases: ['a'] }));
     const keys = await admin.keys('agent-circuit-breaker:fallback:*');
     expect(keys).toContain('agent-circuit-breaker:fallback:amazon:k1');
     const ttl = await admin.pttl('agent-circuit-breaker:fallback:amazon:k1');
@@ -83,24 +114,59 @@ describe('RedisCache against a real redis-server', () => {
     // Another process (a fresh cache, empty memory) reads it from Redis.
     const other = cache();
     await ready(other);
-    expect((await other.get('amazon', 'k1'))?.analysis).toEqual({ phases: ['a'] });
+    expect((await other.get('amazon', 'k1'))?.body).toBe(JSON.stringify({ phases: ['a'] }));
     expect(await other.get('amazon', 'missing')).toBeUndefined();
+  });
+
+  test('an entry copied from Redis into memory keeps its remaining Redis TTL (issue 10, point 4)', async () => {
+    let now = 1_000_000;
+    const c = new RedisCache({ url: redis.url, onError: () => undefined, now: () => now });
+    caches.push(c);
+    await ready(c);
+    const entry = { body: '{"phases":["from redis"]}', cachedAt: '2026-01-01T00:00:00.000Z' };
+    await admin.set('agent-circuit-breaker:fallback:amazon:ttl', JSON.stringify(entry), 'PX', 5000);
+    expect(await c.get('amazon', 'ttl')).toEqual(entry);
+    expect(c.memory.peek('amazon', 'ttl')).toEqual(entry);
+    now += 4000;
+    expect(c.memory.peek('amazon', 'ttl')).toEqual(entry);
+    now += 1001; // past the 5 s it had left in Redis (a fresh hour before)
+    expect(c.memory.peek('amazon', 'ttl')).toBeUndefined();
+  });
+
+  test('an entry whose cachedAt is not a string is a miss (issue 10, point 5)', async () => {
+    const c = cache();
+    await ready(c);
+    for (const cachedAt of [5, null, { at: 'x' }]) {
+      await admin.set('agent-circuit-breaker:fallback:amazon:bad', JSON.stringify({ body: '{"phases":[]}', cachedAt }));
+      expect(await c.get('amazon', 'bad')).toBeUndefined();
+    }
+  });
+
+  test('an answer over the per-entry cap goes neither to memory nor to Redis (issue 10, point 3)', async () => {
+    const c = new RedisCache({ url: redis.url, onError: () => undefined, maxEntryBytes: 100 });
+    caches.push(c);
+    await ready(c);
+    await c.set('amazon', 'big', JSON.stringify({ phases: ['x'.repeat(200)] }));
+    await c.set('amazon', 'small', '{"phases":[]}');
+    expect(await admin.exists('agent-circuit-breaker:fallback:amazon:big')).toBe(0);
+    expect(await admin.exists('agent-circuit-breaker:fallback:amazon:small')).toBe(1);
+    expect(c.memory.size('amazon')).toBe(1);
   });
 
   test('Redis killed mid-test and restarted: reads miss within the budget, then work again', async () => {
     const c = cache();
     await ready(c);
-    await c.set('amazon', 'before', { phases: ['before'] });
+    await c.set('amazon', 'before', JSON.stringify({ phases: ['before'] }));
     await redis.stop();
     const fresh = cache(); // nothing in its memory tier
     const t0 = performance.now();
     expect(await fresh.get('amazon', 'before')).toBeUndefined();
     expect(performance.now() - t0).toBeLessThan(100);
-    await c.set('amazon', 'while-down', { phases: ['x'] }); // dropped by Redis, kept in memory
-    expect((await c.get('amazon', 'while-down'))?.analysis).toEqual({ phases: ['x'] });
+    await c.set('amazon', 'while-down', JSON.stringify({ phases: ['x'] })); // dropped by Redis, kept in memory
+    expect((await c.get('amazon', 'while-down'))?.body).toBe(JSON.stringify({ phases: ['x'] }));
     await redis.restart();
     await ready(c);
-    await c.set('amazon', 'after', { phases: ['after'] });
+    await c.set('amazon', 'after', JSON.stringify({ phases: ['after'] }));
     expect(await admin.exists('agent-circuit-breaker:fallback:amazon:after').catch(async () => {
       await admin.connect().catch(() => undefined);
       return admin.exists('agent-circuit-breaker:fallback:amazon:after');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { AgentCircuitBreaker, CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
 import { AgentLoop, type Logger } from '../../app/lib/ai/agent-loop';
-import { inputKey, MemoryCache } from '../../app/lib/ai/fallback-cache';
+import { bodyKey, MemoryCache } from '../../app/lib/ai/fallback-cache';
 import type { AgentRequest, AgentResponse } from '../../app/lib/ai/transport';
 
 const ok = async () => 'ok';
@@ -184,6 +184,6 @@ describe('bugs the peers shipped', () => {
       answer = bad;
       await loop.callAgent('amazon', { q: 1 });
     }
-    expect(cache.peek('amazon', inputKey({ q: 1 }))?.analysis).toEqual({ phases: ['good'] });
+    expect(cache.peek('amazon', bodyKey('{"q":1}'))?.body).toBe('{"phases":["good"]}');
   });
 });

@@ -14,14 +14,19 @@ export type AgentMode =
   | 'reset'
   | 'trickle'
   | 'truncated'
-  | 'no-phases';
+  | 'no-phases'
+  | 'redirect'
+  | 'huge'
+  | 'slow';
 
 /** A loopback agent server counting requests and open sockets. */
 export class AgentServer {
   mode: AgentMode = 'ok';
   requests = 0;
-  /** The analysis answered in 'ok' mode; `requests` is appended to its phases. */
+  /** The analysis answered in 'ok' (and 'slow') mode. */
   analysis: Record<string, unknown> = { phases: ['listing', 'pricing'], score: 0.9 };
+  /** How long 'slow' mode waits before answering the analysis, in ms. */
+  slowMs = 150;
   private readonly sockets = new Set<net.Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -81,6 +86,17 @@ export class AgentServer {
         return json(400, '{"error":"bad input"}');
       case 'no-phases':
         return json(200, '{"result":"no phases here"}');
+      case 'redirect':
+        res.writeHead(302, { location: '/elsewhere', connection: 'close' });
+        return void res.end();
+      case 'huge': {
+        res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        for (let i = 0; i < 9 && !res.destroyed; i++) res.write(chunk);
+        return void res.end();
+      }
+      case 'slow':
+        return this.later(() => json(200, JSON.stringify(this.analysis)), this.slowMs);
       case 'truncated':
         return json(200, '{"phases":["listing",');
       case 'reset':

@@ -6,7 +6,7 @@
 
 import { AgentCircuitBreaker, type BreakerStatus, type FailureReason, type ManualClock } from 'agent-circuit-breaker';
 import { configFromEnv, MARKETPLACE_AGENTS, type AgentLoopConfig } from './agent-config';
-import { inputKey, MemoryCache, type Analysis, type CacheEntry, type FallbackCache } from './fallback-cache';
+import { bodyKey, MemoryCache, type Analysis, type CacheEntry, type FallbackCache } from './fallback-cache';
 import { RedisCache } from './redis-cache';
 import { httpTransport, type AgentResponse, type Transport } from './transport';
 
@@ -32,11 +32,14 @@ export type AgentLoopEntry =
 
 /** Options of one call. */
 export interface CallOptions {
-  /** Aborts the call; `callAgent` then rejects with the signal's reason and nothing is counted. */
+  /** Aborts the call; `callAgent` then rejects with `ERR_ABORTED` (the reason as `cause`) and nothing is counted. */
   signal?: AbortSignal;
-  /** This call's timeout in ms. @default the loop's `AGENT_TIMEOUT_MS` */
+  /** This call's timeout in ms: an integer in 1..=the loop's `AGENT_TIMEOUT_MS`. @default `AGENT_TIMEOUT_MS` */
   timeoutMs?: number;
 }
+
+/** The fields `callAgent` sets on every result; an agent's own fields of these names are dropped. */
+const WRAPPER_FIELDS = ['fallback', 'fallbackReason', 'cached', 'cachedAt'] as const;
 
 /** One structured log line at a time. */
 export interface Logger {
@@ -64,12 +67,24 @@ export interface AgentLoopOptions {
   clock?: ManualClock;
   /** Where transitions and trouble are logged. @default consoleLogger */
   logger?: Logger;
-  /** The cache key of an input. @default a SHA-256 of its JSON with sorted keys */
+  /**
+   * The cache key of an input. @default `bodyKey`: a SHA-256 of the request body, the exact JSON
+   * text sent (so key order matters: `{a,b}` and `{b,a}` are two entries)
+   */
   keyOf?: (input: unknown) => string;
-  /** Whether an HTTP status (not 2xx) counts against the agent. @default 5xx and 429 */
+  /** Whether an HTTP status (not 2xx) counts against the agent. @default all but a 4xx other than 429 */
   countsAgainstAgent?: (status: number) => boolean;
   /** The most a fallback waits on the cache, in ms. @default 50 */
   cacheBudgetMs?: number;
+}
+
+/** The failure of a request that got no answer: the size cap is the agent's fault (`invalid_response`), the rest `network`. */
+function unreachable(agentId: string, error: unknown): AgentCallError {
+  if ((error as { code?: unknown })?.code === 'ERR_RESPONSE_TOO_LARGE') {
+    return new AgentCallError(`agent "${agentId}" answered too much: ${(error as Error).message}`, 'invalid_response', true);
+  }
+  const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error instanceof Error ? error.message : 'unknown error');
+  return new AgentCallError(`agent "${agentId}" could not be reached: ${cause}`, 'network', true);
 }
 
 /** A call that did not produce an analysis; `countsAgainstAgent` says whether the breaker counts it. */
@@ -85,16 +100,37 @@ export class AgentCallError extends Error {
   }
 }
 
-/** The agent refused the request itself (a 4xx other than 429): the caller's problem. */
+/**
+ * The agent refused the request itself (a 4xx other than 429): the caller's problem. The message
+ * does not carry the agent's body (it may reach API clients); the loop logs it instead.
+ */
 export class AgentRequestError extends Error {
   readonly code = 'ERR_AGENT_REQUEST';
   constructor(
     readonly agent: string,
     readonly status: number,
-    body: string,
   ) {
-    super(`agent "${agent}" refused the request with HTTP ${status}: ${body.slice(0, 200)}`);
+    super(`agent "${agent}" refused the request with HTTP ${status}`);
     this.name = 'AgentRequestError';
+  }
+}
+
+/** A call option that cannot be used: the message names the value and what is allowed. */
+export class AgentArgumentError extends Error {
+  readonly code = 'ERR_INVALID_ARG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentArgumentError';
+  }
+}
+
+/** The caller's signal aborted the call; `cause` is the signal's reason, whatever it is. */
+export class AgentAbortError extends Error {
+  readonly code = 'ERR_ABORTED';
+  constructor(agent: string, reason: unknown) {
+    const why = reason instanceof Error ? `: ${reason.message}` : '';
+    super(`the call to agent "${agent}" was aborted by the caller${why}`, { cause: reason });
+    this.name = 'AbortError';
   }
 }
 
@@ -107,7 +143,11 @@ export class AgentInputError extends Error {
   }
 }
 
-const defaultCounts = (status: number) => status >= 500 || status === 429;
+/** Only a 4xx other than 429 is the caller's mistake; 3xx, 429, 5xx and anything else count. */
+const defaultCounts = (status: number) => status < 400 || status >= 500 || status === 429;
+
+/** Most characters of a refused request's body written to the log. */
+const LOGGED_BODY_CHARS = 200;
 
 function serialize(input: unknown): string {
   let body: string | undefined;
@@ -118,6 +158,49 @@ function serialize(input: unknown): string {
   }
   if (body === undefined) throw new AgentInputError('the input cannot be serialized as JSON: it is undefined or a function');
   return body;
+}
+
+/** A value as an error message shows it: numbers as written (NaN, Infinity), strings quoted. */
+function shown(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
+}
+
+/** A call's options, checked: the timeout to use and the caller's signal, if any. */
+function checkOptions(options: unknown, maxTimeoutMs: number): { timeoutMs: number; signal?: AbortSignal } {
+  if (options === undefined) return { timeoutMs: maxTimeoutMs };
+  if (options === null || typeof options !== 'object') {
+    throw new AgentArgumentError(`options must be an object (got ${shown(options)})`);
+  }
+  const { timeoutMs = maxTimeoutMs, signal } = options as CallOptions;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > maxTimeoutMs) {
+    throw new AgentArgumentError(
+      `options.timeoutMs must be an integer in 1..=${maxTimeoutMs} (the loop's AGENT_TIMEOUT_MS) (got ${shown(timeoutMs)})`,
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new AgentArgumentError(`options.signal must be an AbortSignal (got ${shown(signal)})`);
+  }
+  return { timeoutMs, signal };
+}
+
+/** The agent's answer parsed afresh, if it is an analysis (a JSON object with a `phases` array). */
+function parseAnalysis(body: string): Analysis | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as Analysis).phases)) return undefined;
+  return parsed as Analysis;
+}
+
+/** `analysis` (a fresh parse, owned by this call) with the wrapper's fields, the agent's own of those names dropped. */
+function wrap<T extends object>(analysis: Analysis, fields: T): Analysis & T {
+  for (const field of WRAPPER_FIELDS) if (Object.hasOwn(analysis, field)) delete analysis[field];
+  return Object.assign(analysis, fields);
 }
 
 /** Resolves to undefined after `ms` unless cancelled; never keeps the process alive. */
@@ -140,7 +223,7 @@ export class AgentLoop {
   readonly config: AgentLoopConfig;
   private readonly transport: Transport;
   private readonly logger: Logger;
-  private readonly keyOf: (input: unknown) => string;
+  private readonly keyOf?: (input: unknown) => string;
   private readonly counts: (status: number) => boolean;
   private readonly cacheBudgetMs: number;
   private readonly served = new Map<string, { cached: number; empty: number }>();
@@ -150,14 +233,10 @@ export class AgentLoop {
     this.config = configFromEnv(options.env ?? process.env, agents);
     this.transport = options.transport ?? httpTransport;
     this.logger = options.logger ?? consoleLogger;
-    this.keyOf = options.keyOf ?? inputKey;
+    this.keyOf = options.keyOf;
     this.counts = options.countsAgainstAgent ?? defaultCounts;
     this.cacheBudgetMs = options.cacheBudgetMs ?? 50;
-    this.cache =
-      options.cache ??
-      (this.config.redisUrl
-        ? new RedisCache({ url: this.config.redisUrl, budgetMs: this.cacheBudgetMs, onError: (e) => this.warn('redis_unavailable', e) })
-        : new MemoryCache());
+    this.cache = options.cache ?? this.defaultCache();
     this.breakers = new AgentCircuitBreaker({
       agents,
       clock: options.clock,
@@ -181,20 +260,31 @@ export class AgentLoop {
     for (const agent of agents) this.served.set(agent, { cached: 0, empty: 0 });
   }
 
+  /** Redis behind memory if `REDIS_URL` is set, else memory; bounded by the configured bytes. */
+  private defaultCache(): FallbackCache {
+    const bounds = { maxBytes: this.config.cacheMaxBytes, maxEntryBytes: this.config.cacheMaxEntryBytes };
+    if (!this.config.redisUrl) return new MemoryCache(bounds);
+    const onError = (e: Error) => this.warn('redis_unavailable', e);
+    return new RedisCache({ ...bounds, url: this.config.redisUrl, budgetMs: this.cacheBudgetMs, onError });
+  }
+
   /**
    * Calls `agentId` with `input`. Resolves to the agent's analysis (`fallback: false`) or to a
    * fallback (`fallback: true`, with `fallbackReason` and `cached`). Rejects only for caller
-   * mistakes: an unknown agent, an input that is not JSON, a 4xx answer other than 429, or an abort.
+   * mistakes: an unknown agent, an input that is not JSON, bad options (`ERR_INVALID_ARG`), a 4xx
+   * answer other than 429, or an abort by `options.signal` (`ERR_ABORTED`); none of them counts.
    */
-  async callAgent(agentId: string, input: unknown, options: CallOptions = {}): Promise<AgentResult> {
+  async callAgent(agentId: string, input: unknown, options?: CallOptions): Promise<AgentResult> {
     const breaker = this.breakers.get(agentId);
     const body = serialize(input);
-    const key = this.safeKey(input);
+    const call = checkOptions(options, this.config.timeoutMs);
+    if (call.signal?.aborted) throw new AgentAbortError(agentId, call.signal.reason);
+    const key = this.cacheKey(input, body);
     let rejected = false;
-    let analysis: Analysis | undefined;
+    let answer: { analysis: Analysis; body: string } | undefined;
     try {
-      analysis = await breaker.execute(
-        () => this.attempt(agentId, body, options),
+      answer = await breaker.execute(
+        () => this.attempt(agentId, body, call),
         () => {
           rejected = true;
           return undefined;
@@ -207,22 +297,25 @@ export class AgentLoop {
       }
       throw error;
     }
-    if (rejected || analysis === undefined) return this.fallback(agentId, key, 'circuit_open');
-    if (key !== undefined) void this.cache.set(agentId, key, analysis).catch(() => undefined);
-    return { ...analysis, fallback: false, cached: false };
+    if (rejected || answer === undefined) return this.fallback(agentId, key, 'circuit_open');
+    if (key !== undefined) void this.cache.set(agentId, key, answer.body).catch(() => undefined);
+    return wrap(answer.analysis, { fallback: false as const, cached: false as const });
   }
 
-  /** One request, bounded by the timeout and the caller's signal; resolves only to a valid analysis. */
-  private async attempt(agentId: string, body: string, options: CallOptions): Promise<Analysis> {
-    const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
-    const caller = options.signal;
-    if (caller?.aborted) throw new AgentCallError('aborted by the caller', 'network', false, caller.reason);
+  /** One request, bounded by the timeout and the caller's signal; resolves only to a valid analysis and its body. */
+  private async attempt(
+    agentId: string,
+    body: string,
+    { timeoutMs, signal: caller }: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<{ analysis: Analysis; body: string }> {
+    const callerAbort = () => new AgentCallError('aborted by the caller', 'network', false, new AgentAbortError(agentId, caller?.reason));
+    if (caller?.aborted) throw callerAbort();
     const controller = new AbortController();
     const abort = (reason: unknown) => controller.abort(reason);
     const timer = setTimeout(() => {
       abort(new AgentCallError(`agent "${agentId}" did not answer within ${timeoutMs} ms`, 'timeout', true));
     }, timeoutMs);
-    const onCallerAbort = () => abort(new AgentCallError('aborted by the caller', 'network', false, caller?.reason));
+    const onCallerAbort = () => abort(callerAbort());
     caller?.addEventListener('abort', onCallerAbort, { once: true });
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
@@ -230,38 +323,37 @@ export class AgentLoop {
     aborted.catch(() => undefined);
     let response: AgentResponse;
     try {
-      const request = this.transport({ agentId, url: this.config.urls[agentId], body, signal: controller.signal });
+      const request = this.transport({ agentId, url: this.urlOf(agentId), body, signal: controller.signal });
       response = await Promise.race([request, aborted]);
     } catch (error) {
       if (controller.signal.aborted) throw controller.signal.reason;
-      const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error instanceof Error ? error.message : 'unknown error');
-      throw new AgentCallError(`agent "${agentId}" could not be reached: ${cause}`, 'network', true);
+      throw unreachable(agentId, error);
     } finally {
       clearTimeout(timer);
       caller?.removeEventListener('abort', onCallerAbort);
     }
-    return this.judge(agentId, response);
+    return { analysis: this.judge(agentId, response), body: response.body };
+  }
+
+  private urlOf(agentId: string): string {
+    const url = this.config.urls.get(agentId);
+    if (url === undefined) throw new AgentCallError(`agent "${agentId}" has no URL configured`, 'network', true);
+    return url;
   }
 
   /** Turns an HTTP answer into an analysis, or the failure it is. */
   private judge(agentId: string, { status, body }: AgentResponse): Analysis {
     if (status < 200 || status > 299) {
       if (!this.counts(status)) {
-        throw new AgentCallError(`HTTP ${status}`, 'invalid_response', false, new AgentRequestError(agentId, status, body));
+        this.log('warn', { msg: 'agent_request_refused', agent: agentId, status, body: body.slice(0, LOGGED_BODY_CHARS) });
+        throw new AgentCallError(`HTTP ${status}`, 'invalid_response', false, new AgentRequestError(agentId, status));
       }
       const reason = status === 429 ? 'rate_limited' : status >= 500 ? 'http_5xx' : 'invalid_response';
       throw new AgentCallError(`agent "${agentId}" answered HTTP ${status}`, reason, true);
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw new AgentCallError(`agent "${agentId}" answered with a body that is not JSON`, 'invalid_response', true);
-    }
-    if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as Analysis).phases)) {
-      throw new AgentCallError(`agent "${agentId}" answered without a phases array`, 'invalid_response', true);
-    }
-    return parsed as Analysis;
+    const analysis = parseAnalysis(body);
+    if (!analysis) throw new AgentCallError(`agent "${agentId}" answered without a JSON object with a phases array`, 'invalid_response', true);
+    return analysis;
   }
 
   /** The fallback for (agent, key): the cached analysis if the cache answers in time, else `{ phases: [] }`. */
@@ -270,18 +362,24 @@ export class AgentLoop {
     if (key !== undefined) {
       entry = this.cache.peek?.(agentId, key) ?? (await within(this.cache.get(agentId, key), this.cacheBudgetMs));
     }
+    const analysis = entry && parseAnalysis(entry.body);
     const served = this.served.get(agentId);
-    if (entry) {
+    if (entry && analysis) {
       if (served) served.cached++;
-      return { ...entry.analysis, fallback: true, fallbackReason: reason, cached: true, cachedAt: entry.cachedAt };
+      return wrap(analysis, { fallback: true as const, fallbackReason: reason, cached: true, cachedAt: entry.cachedAt });
     }
     if (served) served.empty++;
     return { phases: [], fallback: true, fallbackReason: reason, cached: false };
   }
 
-  private safeKey(input: unknown): string | undefined {
+  /** The cache key: `keyOf(input)` if given (undefined if it throws), else the SHA-256 of the body sent. */
+  private cacheKey(input: unknown, body: string): string | undefined {
+    return this.keyOf ? this.safeKey(this.keyOf, input) : bodyKey(body);
+  }
+
+  private safeKey(keyOf: (input: unknown) => string, input: unknown): string | undefined {
     try {
-      return this.keyOf(input);
+      return keyOf(input);
     } catch (error) {
       this.warn('cache_key_failed', error);
       return undefined;
@@ -289,10 +387,15 @@ export class AgentLoop {
   }
 
   private warn(msg: string, error: unknown): void {
+    this.log('warn', { msg, error: error instanceof Error ? error.message : typeof error });
+  }
+
+  /** Writes one line with its `at`; a logger that throws must not break a call. */
+  private log(level: keyof Logger, line: Record<string, unknown>): void {
     try {
-      this.logger.warn({ msg, error: error instanceof Error ? error.message : typeof error, at: new Date().toISOString() });
+      this.logger[level]({ ...line, at: new Date().toISOString() });
     } catch {
-      // A logger that throws must not break a call.
+      // ignored: see above
     }
   }
 

@@ -6,7 +6,7 @@
  */
 
 import Redis from 'ioredis';
-import { MemoryCache, type Analysis, type CacheEntry, type FallbackCache, type MemoryCacheOptions } from './fallback-cache';
+import { MemoryCache, type CacheEntry, type FallbackCache, type MemoryCacheOptions } from './fallback-cache';
 
 /** Options of the Redis-backed cache. */
 export interface RedisCacheOptions extends MemoryCacheOptions {
@@ -30,6 +30,26 @@ function deadline(ms: number): { promise: Promise<undefined>; cancel: () => void
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+/**
+ * The entry stored in Redis (`{ body, cachedAt }` as JSON), or undefined if it is not one: a
+ * `cachedAt` that is not a string, or a body that is not a string, is a miss. An entry written by
+ * an older version (`{ analysis, cachedAt }`) is read with its analysis as the body.
+ */
+export function entryFromRedis(raw: string): CacheEntry | undefined {
+  let stored: { body?: unknown; analysis?: unknown; cachedAt?: unknown };
+  try {
+    stored = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (stored === null || typeof stored !== 'object' || typeof stored.cachedAt !== 'string') return undefined;
+  if (typeof stored.body === 'string') return { body: stored.body, cachedAt: stored.cachedAt };
+  if (stored.analysis !== null && typeof stored.analysis === 'object') {
+    return { body: JSON.stringify(stored.analysis), cachedAt: stored.cachedAt };
+  }
+  return undefined;
+}
+
 /** Redis with memory in front. */
 export class RedisCache implements FallbackCache {
   readonly memory: MemoryCache;
@@ -37,6 +57,7 @@ export class RedisCache implements FallbackCache {
   private readonly prefix: string;
   private readonly budgetMs: number;
   private readonly ttlMs: number;
+  private readonly now: () => number;
   private readonly onError: (error: Error) => void;
   private lastErrorAt = 0;
 
@@ -45,6 +66,7 @@ export class RedisCache implements FallbackCache {
     this.prefix = options.prefix ?? 'agent-circuit-breaker:fallback:';
     this.budgetMs = options.budgetMs ?? 50;
     this.ttlMs = options.ttlMs ?? 3_600_000;
+    this.now = options.now ?? Date.now;
     const report = options.onError ?? ((e: Error) => console.warn(`fallback cache: Redis unavailable: ${e.message}`));
     this.onError = (error) => {
       if (Date.now() - this.lastErrorAt < 10_000) return;
@@ -86,23 +108,28 @@ export class RedisCache implements FallbackCache {
     return this.memory.peek(agent, key);
   }
 
+  /**
+   * Memory first; else Redis, within the budget. An entry read from Redis is copied into memory
+   * with the TTL it has left in Redis (GET and PTTL in one MULTI), so it never outlives it there.
+   */
   async get(agent: string, key: string): Promise<CacheEntry | undefined> {
     const local = this.memory.peek(agent, key);
     if (local) return local;
-    const raw = await this.bounded(() => this.client.get(this.key(agent, key)));
+    const redisKey = this.key(agent, key);
+    const replies = await this.bounded(() => this.client.multi().get(redisKey).pttl(redisKey).exec());
+    const [[, raw] = [], [, pttl] = []] = replies ?? [];
     if (typeof raw !== 'string') return undefined;
-    try {
-      const entry = JSON.parse(raw) as CacheEntry;
-      if (!entry || !Array.isArray(entry.analysis?.phases)) return undefined;
-      this.memory.put(agent, key, entry);
-      return entry;
-    } catch {
-      return undefined;
-    }
+    const entry = entryFromRedis(raw);
+    if (!entry) return undefined;
+    const remainingMs = typeof pttl === 'number' && pttl > 0 ? Math.min(pttl, this.ttlMs) : pttl === -1 ? this.ttlMs : 0;
+    if (remainingMs > 0) this.memory.put(agent, key, entry, remainingMs);
+    return entry;
   }
 
-  async set(agent: string, key: string, analysis: Analysis): Promise<void> {
-    const entry: CacheEntry = { analysis, cachedAt: new Date().toISOString() };
+  /** Keeps `body` in memory and in Redis, unless it is larger than the per-entry cap. */
+  async set(agent: string, key: string, body: string): Promise<void> {
+    if (!this.memory.accepts(body)) return;
+    const entry: CacheEntry = { body, cachedAt: new Date(this.now()).toISOString() };
     this.memory.put(agent, key, entry);
     await this.bounded(() => this.client.set(this.key(agent, key), JSON.stringify(entry), 'PX', this.ttlMs));
   }

@@ -34,6 +34,15 @@ export type Transport = (request: AgentRequest) => Promise<AgentResponse>;
 /** Answers larger than this are refused as invalid (an analysis is small). */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
+/** The agent's answer went past `MAX_RESPONSE_BYTES`: the request was stopped; the agent is at fault. */
+export class ResponseTooLargeError extends Error {
+  readonly code = 'ERR_RESPONSE_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`response larger than ${limit} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
 /** The real HTTP client: node:http(s), reading the whole body under the same signal. */
 export const httpTransport: Transport = ({ url, body, signal }) =>
   new Promise<AgentResponse>((resolve, reject) => {
@@ -55,7 +64,9 @@ export const httpTransport: Transport = ({ url, body, signal }) =>
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+            const tooLarge = new ResponseTooLargeError(MAX_RESPONSE_BYTES);
+            reject(tooLarge); // first, so that no 'aborted' or socket error settles the call instead
+            req.destroy(tooLarge);
             return;
           }
           chunks.push(chunk);

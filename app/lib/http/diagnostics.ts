@@ -93,7 +93,9 @@ export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: n
 /** The whole document: `generatedAt` and every agent. */
 export function diagnostics(loop: AgentLoop): { generatedAt: string; agents: Record<string, AgentDiagnostics> } {
   const now = Date.now();
-  const agents: Record<string, AgentDiagnostics> = {};
-  for (const s of loop.getAllCircuitBreakerStatus()) agents[s.agent] = diagnose(s, loop.fallbacksServed(s.agent), now);
+  // Object.fromEntries defines own properties: an agent named "__proto__" is an entry, not a prototype.
+  const agents: Record<string, AgentDiagnostics> = Object.fromEntries(
+    loop.getAllCircuitBreakerStatus().map((s) => [s.agent, diagnose(s, loop.fallbacksServed(s.agent), now)]),
+  );
   return { generatedAt: new Date(now).toISOString(), agents };
 }
