@@ -137,9 +137,13 @@ describe('RedisCache against a real redis-server', () => {
     const c = cache();
     await ready(c);
     for (const cachedAt of [5, null, { at: 'x' }]) {
-      await admin.set('agent-circuit-breaker:fallback:amazon:bad', JSON.stringify({ body: '{"phases":[]}', cachedAt }));
-      expect(await c.get('amazon', 'bad')).toBeUndefined();
+      for (const answer of [{ body: '{"phases":[]}' }, { analysis: { phases: [] } }]) {
+        await admin.set('agent-circuit-breaker:fallback:amazon:bad', JSON.stringify({ ...answer, cachedAt }));
+        expect(await c.get('amazon', 'bad')).toBeUndefined();
+      }
     }
+    await admin.set('agent-circuit-breaker:fallback:amazon:old', JSON.stringify({ analysis: { phases: [1] }, cachedAt: 'then' }));
+    expect(await c.get('amazon', 'old')).toEqual({ body: '{"phases":[1]}', cachedAt: 'then' }); // an older version's entry
   });
 
   test('an answer over the per-entry cap goes neither to memory nor to Redis (issue 10, point 3)', async () => {
