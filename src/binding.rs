@@ -110,6 +110,7 @@ unsafe fn read_patch(env: sys::napi_env, v: Option<sys::napi_value>) -> std::res
         success_threshold: field(c"successThreshold", "successThreshold")?,
         half_open_max_calls: field(c"halfOpenMaxCalls", "halfOpenMaxCalls")?,
         open_timeout_ms: field(c"openTimeoutMs", "openTimeoutMs")?,
+        probe_timeout_ms: field(c"probeTimeoutMs", "probeTimeoutMs")?,
         error_rate_window_ms: field(c"errorRateWindowMs", "errorRateWindowMs")?,
     })
 }

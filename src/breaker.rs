@@ -4,7 +4,7 @@
 //! `open_timeout_ms` has passed, computed whenever anyone looks ([`Breaker::observe`]), so there are
 //! no timers. HALF_OPEN admits at most `half_open_max_calls` probes at once; `success_threshold`
 //! successes close it and any failure opens it again, as does a probe that has not reported within
-//! `open_timeout_ms` (so a probe that never ends cannot keep HALF_OPEN stuck). Every state change goes through
+//! `probe_timeout_ms` (so a probe that never ends cannot keep HALF_OPEN stuck). Every state change goes through
 //! [`Breaker::transition`], which bumps the generation: outcomes carrying a permit of an older
 //! generation are counted as late and change nothing.
 
@@ -54,7 +54,7 @@ pub enum Reason {
     OpenTimeoutElapsed,
     /// HALF_OPEN → OPEN: a probe failed.
     ProbeFailed,
-    /// HALF_OPEN → OPEN: a probe did not report within `open_timeout_ms`.
+    /// HALF_OPEN → OPEN: a probe did not report within `probe_timeout_ms`.
     ProbeTimedOut,
     /// HALF_OPEN → CLOSED: `success_threshold` probes succeeded.
     SuccessThreshold,
@@ -273,23 +273,23 @@ impl Breaker {
     /// Milliseconds until an OPEN breaker turns HALF_OPEN (0 in other states).
     pub fn open_remaining_ms(&self, now_ms: u64) -> u64 {
         match self.state {
-            State::Open => (self.since_ms + self.config.open_timeout_ms).saturating_sub(now_ms),
+            State::Open => self.since_ms.saturating_add(self.config.open_timeout_ms).saturating_sub(now_ms),
             _ => 0,
         }
     }
 
     /// Applies the time-driven rules, each dated at the moment its timeout ended: OPEN whose open
-    /// timeout has passed becomes HALF_OPEN; HALF_OPEN with a probe older than the open timeout
-    /// becomes OPEN. Every public method calls this first.
+    /// timeout has passed becomes HALF_OPEN; HALF_OPEN with a probe older than the probe timeout
+    /// becomes OPEN. Every public method calls this first. Deadlines saturate: they never wrap.
     pub fn observe(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> State {
-        let timeout = self.config.open_timeout_ms;
+        let (open_timeout, probe_timeout) = (self.config.open_timeout_ms, self.config.probe_timeout_ms);
         loop {
             match self.state {
-                State::Open if now_ms >= self.since_ms + timeout => {
-                    let at = self.since_ms + timeout;
+                State::Open if now_ms >= self.since_ms.saturating_add(open_timeout) => {
+                    let at = self.since_ms.saturating_add(open_timeout);
                     self.transition(State::HalfOpen, Reason::OpenTimeoutElapsed, at, events);
                 }
-                State::HalfOpen => match self.probes.iter().map(|&(_, at)| at + timeout).min() {
+                State::HalfOpen => match self.probes.iter().map(|&(_, at)| at.saturating_add(probe_timeout)).min() {
                     Some(due) if now_ms >= due => self.transition(State::Open, Reason::ProbeTimedOut, due, events),
                     _ => return self.state,
                 },

@@ -327,6 +327,34 @@ fn a_probe_that_never_reports_reopens_the_breaker_when_its_time_is_up() {
 }
 
 #[test]
+fn a_probe_has_its_own_timeout_when_one_is_set() {
+    // Open 1 s, probes may run 3.5 s: a probe answering after 1.5 s still counts and closes.
+    let patch = crate::config::ConfigPatch {
+        open_timeout_ms: Some(1_000.0),
+        probe_timeout_ms: Some(3_500.0),
+        success_threshold: Some(1.0),
+        ..Default::default()
+    };
+    let mut run = Run::table(cfg().apply(&patch).unwrap(), &[(0, ForceOpen, Open), (1_000, Hold, HalfOpen), (2_500, Look, HalfOpen)]);
+    assert_eq!(run.b.record(run.held[0], Outcome::Success, 2_500, &mut run.events), Recorded::Counted);
+    assert_eq!(run.b.state(), Closed);
+    // A probe that outlives the probe timeout reopens, dated at its deadline.
+    run.step(2_600, ForceOpen);
+    run.step(3_600, Hold);
+    run.step(7_100, Look);
+    let t = *run.events.last().unwrap();
+    assert_eq!((t.from, t.to, t.reason, t.at_ms), (HalfOpen, Open, Reason::ProbeTimedOut, 7_100));
+}
+
+#[test]
+fn deadlines_near_the_end_of_time_saturate() {
+    let mut run = Run::table(cfg(), &[(u64::MAX - 10, ForceOpen, Open), (u64::MAX - 1, Look, Open)]);
+    assert_eq!(run.b.open_remaining_ms(u64::MAX - 1), 1);
+    run.step(u64::MAX, Look);
+    assert_eq!(run.b.state(), HalfOpen);
+}
+
+#[test]
 fn failure_and_state_names_are_the_documented_ones() {
     let names: Vec<_> = Failure::ALL.iter().map(|f| f.as_str()).collect();
     assert_eq!(names, ["error", "timeout", "network", "http_5xx", "rate_limited", "invalid_response"]);

@@ -21,6 +21,8 @@ pub struct Config {
     pub half_open_max_calls: u32,
     /// How long the breaker stays OPEN before it lets a probe through. @default 60000
     pub open_timeout_ms: u64,
+    /// How long a HALF_OPEN probe may run before the breaker reopens. @default openTimeoutMs
+    pub probe_timeout_ms: u64,
     /// Length of the rolling window the error rate is measured over. @default 60000
     pub error_rate_window_ms: u64,
 }
@@ -32,6 +34,7 @@ impl Default for Config {
             success_threshold: 2,
             half_open_max_calls: 2,
             open_timeout_ms: 60_000,
+            probe_timeout_ms: 60_000,
             error_rate_window_ms: 60_000,
         }
     }
@@ -48,6 +51,8 @@ pub struct ConfigPatch {
     pub half_open_max_calls: Option<f64>,
     /// See [`Config::open_timeout_ms`].
     pub open_timeout_ms: Option<f64>,
+    /// See [`Config::probe_timeout_ms`].
+    pub probe_timeout_ms: Option<f64>,
     /// See [`Config::error_rate_window_ms`].
     pub error_rate_window_ms: Option<f64>,
 }
@@ -101,7 +106,8 @@ fn integer_in(field: &'static str, v: f64, min: u64, max: u64, unit: &str) -> Re
 
 impl Config {
     /// Returns these settings with the patch's fields applied, or the first field out of range.
-    /// `halfOpenMaxCalls` follows `successThreshold` unless it is given itself.
+    /// `halfOpenMaxCalls` follows `successThreshold`, and `probeTimeoutMs` follows `openTimeoutMs`,
+    /// unless given themselves.
     pub fn apply(&self, patch: &ConfigPatch) -> Result<Config, ConfigError> {
         let threshold = |field, v: Option<f64>, old: u32| -> Result<u32, ConfigError> {
             v.map_or(Ok(old), |v| integer_in(field, v, 1, MAX_THRESHOLD as u64, "").map(|n| n as u32))
@@ -112,11 +118,15 @@ impl Config {
         let success_threshold = threshold("successThreshold", patch.success_threshold, self.success_threshold)?;
         let follows = self.half_open_max_calls == self.success_threshold;
         let probe_default = if follows { success_threshold } else { self.half_open_max_calls };
+        let open_timeout_ms = duration("openTimeoutMs", patch.open_timeout_ms, 1, self.open_timeout_ms)?;
+        let follows = self.probe_timeout_ms == self.open_timeout_ms;
+        let probe_timeout_default = if follows { open_timeout_ms } else { self.probe_timeout_ms };
         Ok(Config {
             failure_threshold: threshold("failureThreshold", patch.failure_threshold, self.failure_threshold)?,
             success_threshold,
             half_open_max_calls: threshold("halfOpenMaxCalls", patch.half_open_max_calls, probe_default)?,
-            open_timeout_ms: duration("openTimeoutMs", patch.open_timeout_ms, 1, self.open_timeout_ms)?,
+            open_timeout_ms,
+            probe_timeout_ms: duration("probeTimeoutMs", patch.probe_timeout_ms, 1, probe_timeout_default)?,
             error_rate_window_ms: duration(
                 "errorRateWindowMs",
                 patch.error_rate_window_ms,
@@ -138,6 +148,7 @@ mod tests {
             "successThreshold" => p.success_threshold = Some(v),
             "halfOpenMaxCalls" => p.half_open_max_calls = Some(v),
             "openTimeoutMs" => p.open_timeout_ms = Some(v),
+            "probeTimeoutMs" => p.probe_timeout_ms = Some(v),
             "errorRateWindowMs" => p.error_rate_window_ms = Some(v),
             _ => unreachable!(),
         }
@@ -153,7 +164,8 @@ mod tests {
 
     #[test]
     fn bad_numbers_are_refused_naming_the_field() {
-        let fields = ["failureThreshold", "successThreshold", "halfOpenMaxCalls", "openTimeoutMs", "errorRateWindowMs"];
+        let fields =
+            ["failureThreshold", "successThreshold", "halfOpenMaxCalls", "openTimeoutMs", "probeTimeoutMs", "errorRateWindowMs"];
         for field in fields {
             for v in [-1.0, 0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 4294967296.0, 1e300] {
                 let err = Config::default().apply(&patch_one(field, v)).unwrap_err();
@@ -178,6 +190,17 @@ mod tests {
         assert_eq!(c.half_open_max_calls, 3);
         let p = ConfigPatch { success_threshold: Some(3.0), half_open_max_calls: Some(1.0), ..Default::default() };
         assert_eq!(Config::default().apply(&p).unwrap().half_open_max_calls, 1);
+    }
+
+    #[test]
+    fn probe_timeout_follows_open_timeout_unless_given() {
+        let c = Config::default().apply(&ConfigPatch { open_timeout_ms: Some(1_000.0), ..Default::default() }).unwrap();
+        assert_eq!((c.open_timeout_ms, c.probe_timeout_ms), (1_000, 1_000));
+        let p = ConfigPatch { open_timeout_ms: Some(1_000.0), probe_timeout_ms: Some(4_000.0), ..Default::default() };
+        let c = Config::default().apply(&p).unwrap();
+        assert_eq!((c.open_timeout_ms, c.probe_timeout_ms), (1_000, 4_000));
+        let c = c.apply(&ConfigPatch { open_timeout_ms: Some(9.0), ..Default::default() }).unwrap();
+        assert_eq!(c.probe_timeout_ms, 4_000, "a probe timeout given once is kept");
     }
 
     #[test]

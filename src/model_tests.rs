@@ -13,6 +13,7 @@ struct Model {
     success_threshold: u32,
     max_probes: usize,
     open_timeout: u64,
+    probe_timeout: u64,
     state: State,
     opened_at: u64,
     consecutive: u32,
@@ -30,6 +31,7 @@ impl Model {
             success_threshold: c.success_threshold,
             max_probes: c.half_open_max_calls as usize,
             open_timeout: c.open_timeout_ms,
+            probe_timeout: c.probe_timeout_ms,
             state: State::Closed,
             opened_at: 0,
             consecutive: 0,
@@ -58,11 +60,11 @@ impl Model {
                 self.enter(State::HalfOpen, at);
                 continue;
             }
-            // A probe that has not reported within the open timeout reopens the breaker.
+            // A probe that has not reported within the probe timeout reopens the breaker.
             let oldest = self.probes().map(|p| p.3).min();
             match oldest {
-                Some(at) if self.state == State::HalfOpen && now >= at + self.open_timeout => {
-                    self.enter(State::Open, at + self.open_timeout);
+                Some(at) if self.state == State::HalfOpen && now >= at + self.probe_timeout => {
+                    self.enter(State::Open, at + self.probe_timeout);
                 }
                 _ => return self.state,
             }
@@ -153,6 +155,7 @@ proptest! {
     #[test]
     fn breaker_follows_the_model(
         f in 1u32..6, s in 1u32..4, h in 1u32..4, timeout in 1u64..100,
+        probe_timeout in 1u64..200,
         ops in proptest::collection::vec(op(), 1..120),
     ) {
         let patch = ConfigPatch {
@@ -160,6 +163,7 @@ proptest! {
             success_threshold: Some(s as f64),
             half_open_max_calls: Some(h as f64),
             open_timeout_ms: Some(timeout as f64),
+            probe_timeout_ms: Some(probe_timeout as f64),
             ..Default::default()
         };
         let config = Config::default().apply(&patch).unwrap();

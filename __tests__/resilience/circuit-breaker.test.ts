@@ -229,7 +229,7 @@ describe('CircuitBreaker', () => {
   });
 
   test('bad settings are refused with ERR_CIRCUIT_CONFIG naming the field', async () => {
-    const fields = ['failureThreshold', 'successThreshold', 'halfOpenMaxCalls', 'openTimeoutMs', 'errorRateWindowMs'];
+    const fields = ['failureThreshold', 'successThreshold', 'halfOpenMaxCalls', 'openTimeoutMs', 'probeTimeoutMs', 'errorRateWindowMs'];
     for (const field of fields) {
       for (const value of [-1, 0, 1.5, NaN, Infinity, 2 ** 32, '5']) {
         const err = await caught(() => new CircuitBreaker({ [field]: value }));
@@ -271,6 +271,7 @@ describe('CircuitBreaker', () => {
       successThreshold: 2,
       halfOpenMaxCalls: 2,
       openTimeoutMs: 60_000,
+      probeTimeoutMs: 60_000,
       errorRateWindowMs: 60_000,
     });
   });

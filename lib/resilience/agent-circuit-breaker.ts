@@ -115,6 +115,14 @@ export class AgentCircuitBreaker {
     return { nowMs, agents: this.ids.slice(0, values.length / TABLE_COLUMNS.length), columns: TABLE_COLUMNS, values };
   }
 
+  /**
+   * The registry clock's reading in milliseconds: the clock of `TransitionEvent.atMs` and of the
+   * status times (monotonic from the registry's creation, or the manual clock).
+   */
+  nowMs(): number {
+    return this.engine.native.nowMs();
+  }
+
   /** Runs `fn` behind `agentId`'s breaker; see `CircuitBreaker#execute`. */
   execute<T, F = T>(
     agentId: string,

@@ -37,6 +37,7 @@ const CONFIG_KEYS: readonly (keyof BreakerConfig)[] = [
   'successThreshold',
   'halfOpenMaxCalls',
   'openTimeoutMs',
+  'probeTimeoutMs',
   'errorRateWindowMs',
 ];
 

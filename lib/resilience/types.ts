@@ -29,6 +29,12 @@ export interface BreakerConfig {
   halfOpenMaxCalls?: number;
   /** Milliseconds a breaker stays OPEN before it lets a probe through, 1..=86400000. @default 60000 */
   openTimeoutMs?: number;
+  /**
+   * Milliseconds a HALF_OPEN probe may run before the breaker reopens (`probe_timed_out`),
+   * 1..=86400000. Set it at least as long as the protected call's own timeout, or a slow but
+   * healthy remote can never close the breaker. @default openTimeoutMs
+   */
+  probeTimeoutMs?: number;
   /** Length of the rolling error-rate window in milliseconds, 1000..=86400000. @default 60000 */
   errorRateWindowMs?: number;
 }
