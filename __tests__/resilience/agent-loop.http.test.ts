@@ -122,6 +122,26 @@ describe('callAgent over HTTP', () => {
     expect(results.filter((r) => r.fallback && r.fallbackReason === 'circuit_open').length).toBeGreaterThanOrEqual(998);
   });
 
+  test('a slow but healthy agent recovers: probes may outlast the open timeout (issue 10, point 9)', async () => {
+    // Open timeout 50 ms, call timeout 300 ms, the agent answers in 150 ms: on the breakers' manual
+    // clock each probe runs 200 ms, longer than the open timeout, and must still close the breaker.
+    const { amazon, loop, clock } = await setup({ CIRCUIT_OPEN_TIMEOUT_MS: '50' });
+    amazon.mode = 'http503';
+    for (let i = 0; i < 5; i++) await loop.callAgent('amazon', { sku: 1 });
+    expect(loop.getCircuitBreakerStatus('amazon').state).toBe('OPEN');
+    amazon.mode = 'slow';
+    amazon.slowMs = 150;
+    clock.advance(50);
+    const probes = [loop.callAgent('amazon', { sku: 1 }), loop.callAgent('amazon', { sku: 1 })];
+    expect(await eventually(() => amazon.requests === 7)).toBe(true);
+    clock.advance(200);
+    const results = await Promise.all(probes);
+    expect(results.map((r) => r.fallback)).toEqual([false, false]);
+    const s = loop.getCircuitBreakerStatus('amazon');
+    expect([s.state, s.calls.lateOutcomes]).toEqual(['CLOSED', 0]);
+    expect(s.transitions.some((t) => t.to === 'OPEN' && t.from === 'HALF_OPEN')).toBe(false);
+  });
+
   test('a timed-out request is aborted: the server sees its socket close', async () => {
     const { amazon, loop } = await setup();
     amazon.mode = 'hang';

@@ -474,6 +474,45 @@ describe("callAgent's edges (issue 10)", () => {
     expect([s.calls.released, s.calls.failures, agents.calls('amazon')]).toEqual([4, 0, 4]);
   });
 
+  test('9. a probe may run AGENT_TIMEOUT_MS + 1000 ms unless CIRCUIT_PROBE_TIMEOUT_MS says otherwise', () => {
+    const probeTimeout = (env: Record<string, string>) => {
+      const warned: Record<string, unknown>[] = [];
+      const loop = new AgentLoop({ env: { ...ENV, ...env }, logger: { info: () => undefined, warn: (l) => warned.push(l) } });
+      return { ms: loop.getCircuitBreakerStatus('amazon').config.probeTimeoutMs, config: loop.config.probeTimeoutMs, warned };
+    };
+    expect(probeTimeout({})).toMatchObject({ ms: 31_000, config: 31_000, warned: [] });
+    expect(probeTimeout({ AGENT_TIMEOUT_MS: '86400000' })).toMatchObject({ ms: 86_400_000 });
+    expect(probeTimeout({ AGENT_TIMEOUT_MS: '3000', CIRCUIT_PROBE_TIMEOUT_MS: '3000' })).toMatchObject({ ms: 3000, warned: [] });
+    const short = probeTimeout({ AGENT_TIMEOUT_MS: '3000', CIRCUIT_PROBE_TIMEOUT_MS: '2000' });
+    expect(short.ms).toBe(2000);
+    expect(short.warned).toEqual([
+      expect.objectContaining({ msg: 'circuit_config_cannot_recover', CIRCUIT_PROBE_TIMEOUT_MS: 2000, AGENT_TIMEOUT_MS: 3000 }),
+    ]);
+    expect(() => configFromEnv({ ...ENV, CIRCUIT_PROBE_TIMEOUT_MS: '86400001' })).toThrow(
+      expect.objectContaining({ variable: 'CIRCUIT_PROBE_TIMEOUT_MS' }),
+    );
+  });
+
+  test("15. a transition is logged at its own time (OPEN -> HALF_OPEN at the open timeout's end), not when observed", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const { agents, clock, loop } = setup({ logger: { info: (l) => lines.push(l), warn: () => undefined } });
+    const wallNow = Date.parse('2026-03-01T12:00:00.000Z');
+    const now = jest.spyOn(Date, 'now').mockReturnValue(wallNow);
+    try {
+      agents.fail('amazon');
+      for (let i = 0; i < 5; i++) await loop.callAgent('amazon', {});
+      clock.advance(60_000 + 10_000);
+      now.mockReturnValue(wallNow + 70_000);
+      expect(loop.getCircuitBreakerStatus('amazon').state).toBe('HALF_OPEN');
+    } finally {
+      now.mockRestore();
+    }
+    expect(lines.map((l) => [l.to, l.at])).toEqual([
+      ['OPEN', '2026-03-01T12:00:00.000Z'],
+      ['HALF_OPEN', '2026-03-01T12:01:00.000Z'], // 10 s before it was observed
+    ]);
+  });
+
   test('14. agent ids named like Object.prototype members get their URLs', () => {
     const ids = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
     const env = {

@@ -244,6 +244,7 @@ export class AgentLoop {
         failureThreshold: this.config.failureThreshold,
         successThreshold: this.config.successThreshold,
         openTimeoutMs: this.config.openTimeoutMs,
+        probeTimeoutMs: this.config.probeTimeoutMs,
       },
       classifyError: (e) => (e instanceof AgentCallError ? (e.countsAgainstAgent ? e.reason : null) : 'error'),
       onTransition: (e) =>
@@ -254,10 +255,33 @@ export class AgentLoop {
           to: e.to,
           reason: e.reason,
           consecutiveFailures: e.consecutiveFailures,
-          at: new Date().toISOString(),
+          at: this.wallTime(e.atMs),
         }),
     });
     for (const agent of agents) this.served.set(agent, { cached: 0, empty: 0 });
+    this.checkProbeTimeout();
+  }
+
+  /**
+   * The wall-clock ISO time of a reading of the breakers' clock: a transition is dated when it
+   * happened (OPEN → HALF_OPEN at the end of the open timeout), not when it was observed.
+   */
+  private wallTime(clockMs: number): string {
+    return new Date(Date.now() - (this.breakers.nowMs() - clockMs)).toISOString();
+  }
+
+  /** One start-up warning when a probe answering within the call timeout would be cut short. */
+  private checkProbeTimeout(): void {
+    const { probeTimeoutSet, probeTimeoutMs, timeoutMs } = this.config;
+    if (!probeTimeoutSet || probeTimeoutMs >= timeoutMs) return;
+    this.log('warn', {
+      msg: 'circuit_config_cannot_recover',
+      CIRCUIT_PROBE_TIMEOUT_MS: probeTimeoutMs,
+      AGENT_TIMEOUT_MS: timeoutMs,
+      detail:
+        'CIRCUIT_PROBE_TIMEOUT_MS is below AGENT_TIMEOUT_MS: a HALF_OPEN probe answering between the two reopens the breaker ' +
+        'and its success is discarded; set CIRCUIT_PROBE_TIMEOUT_MS >= AGENT_TIMEOUT_MS (or unset it for AGENT_TIMEOUT_MS + 1000)',
+    });
   }
 
   /** Redis behind memory if `REDIS_URL` is set, else memory; bounded by the configured bytes. */
