@@ -45,6 +45,9 @@ function breakerGroup() {
     'JS breaker, 1000 concurrent': () => concurrent(CALLS, () => js.execute(work)),
     'CircuitBreaker, 1000 concurrent': () => concurrent(CALLS, () => native.execute(work)),
     'open circuit: fallback': async () => { for (let i = 0; i < CALLS; i++) await opened.execute(work, empty); },
+    'open circuit: rejection (CircuitOpenError)': async () => {
+      for (let i = 0; i < CALLS; i += 10) await opened.execute(work).catch(() => EMPTY);
+    },
   };
   const check = () => {
     if (native.status().calls.successes < CALLS) throw new Error('benchmark did not count its calls');
@@ -87,7 +90,7 @@ async function measure({ cases, perCase, check, setup }) {
     for (const [name, run] of Object.entries(cases)) {
       const t0 = process.hrtime.bigint();
       await run();
-      samples[name].push(Number(process.hrtime.bigint() - t0) / perCase);
+      samples[name].push(Number(process.hrtime.bigint() - t0) / (name.includes('rejection') ? perCase / 10 : perCase));
     }
   }
   check();

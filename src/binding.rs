@@ -139,12 +139,19 @@ impl ManualClock {
         })
     }
 
-    /// Moves the clock forward by `ms` milliseconds; returns the new reading.
+    /// Moves the clock forward by `ms` milliseconds; returns the new reading. The reading never
+    /// passes 2^53 - 1 (`Number.MAX_SAFE_INTEGER`): an advance past it throws `ERR_INVALID_ARG`
+    /// and leaves the clock where it was.
     #[napi(ts_args_type = "ms: number")]
     pub fn advance(&self, ms: Unknown) -> Result<f64, &'static str> {
         guard(|| {
             let ms = unsafe { read_ms(ms.value().env, ms.raw(), "ms")? };
-            Ok(self.time.advance(ms) as f64)
+            let now = self.time.now_ms();
+            let moved = self.time.advance(ms).ok_or_else(|| {
+                let why = format!("ms would move the manual clock from {now} past its maximum, 2^53 - 1 (Number.MAX_SAFE_INTEGER)");
+                Thrown("ERR_INVALID_ARG", format!("{why} (got {})", show_number(ms as f64)))
+            })?;
+            Ok(moved as f64)
         })
     }
 
@@ -256,6 +263,7 @@ impl NativeRegistry {
         serde_json::json!({
             "header": r::HEADER, "stride": r::STRIDE, "fast": r::FAST, "pendingAdmitted": r::PENDING_ADMITTED,
             "pendingSuccesses": r::PENDING_SUCCESSES, "state": r::STATE, "pendingEvents": r::PENDING_EVENTS,
+            "pendingRejections": r::PENDING_REJECTIONS, "generation": r::GENERATION,
             "permitScale": 1u64 << crate::breaker::PROBE_BITS,
             "states": crate::breaker::State::ALL.map(|s| s.as_str()),
             "failureReasons": crate::breaker::Failure::ALL.map(|f| f.as_str()),
@@ -287,11 +295,12 @@ impl NativeRegistry {
         })
     }
 
-    /// Takes the transitions not yet drained, as JSON: `{"events":[{agent, from, to, reason, atMs, consecutiveFailures}], "dropped": n}`.
+    /// Takes the transitions not yet drained, oldest first, as a JSON array of
+    /// `{agent, from, to, reason, atMs, consecutiveFailures}`.
     #[napi]
     pub fn drain_transitions_json(&self) -> Result<String, &'static str> {
         guard(|| {
-            let (events, dropped) = self.shared.lock().drain_events();
+            let events = self.shared.lock().drain_events();
             let events: Vec<_> = events
                 .iter()
                 .map(|e| serde_json::json!({
@@ -299,7 +308,7 @@ impl NativeRegistry {
                     "atMs": e.transition.at_ms, "consecutiveFailures": e.transition.consecutive_failures,
                 }))
                 .collect();
-            json(&serde_json::json!({ "events": events, "dropped": dropped }))
+            json(&events)
         })
     }
 

@@ -7,6 +7,13 @@
 //! `probe_timeout_ms` (so a probe that never ends cannot keep HALF_OPEN stuck). Every state change goes through
 //! [`Breaker::transition`], which bumps the generation: outcomes carrying a permit of an older
 //! generation are counted as late and change nothing.
+//!
+//! Permits are exact: each one issued by [`Breaker::acquire`] has a token that stays outstanding,
+//! across transitions, until its one report; a second report finds no token and changes nothing.
+//! The registry's fast path admits CLOSED calls without a token (token 0) and reports each once by
+//! construction; those are counted in [`Breaker::fold_fast_path`] and settled against a counter.
+
+use std::collections::HashMap;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -127,13 +134,15 @@ pub enum Outcome {
 pub struct Permit {
     /// The breaker's generation when the permit was issued.
     pub generation: u32,
-    /// The probe's token in HALF_OPEN (1..), or 0 for a CLOSED permit.
+    /// The permit's token (1..), or 0 for a call admitted on the registry's fast path.
     pub probe: u32,
 }
 
 /// Permit tokens take the low 20 bits of an encoded permit; generations the 31 bits above.
 pub const PROBE_BITS: u32 = 20;
 const PROBE_MASK: u32 = (1 << PROBE_BITS) - 1;
+/// The most permits a breaker keeps outstanding; past it, `acquire` rejects until some are reported.
+pub const MAX_OUTSTANDING: usize = PROBE_MASK as usize;
 /// Generations wrap at 2^31 so that a CLOSED permit fits a JavaScript Int32Array word.
 pub const GENERATION_MASK: u32 = 0x7FFF_FFFF;
 
@@ -165,8 +174,10 @@ pub struct Rejected {
 pub enum Recorded {
     /// The outcome was counted toward the current state.
     Counted,
-    /// The permit was of an older generation, or already returned: nothing changed but the late count.
+    /// The permit was of an older generation: nothing changed but the late count.
     Late,
+    /// The permit was not outstanding (already reported, or never issued): nothing changed at all.
+    Ignored,
 }
 
 /// One state change, as logged and kept in the recent history.
@@ -196,7 +207,11 @@ pub struct Breaker {
     half_open_successes: u32,
     /// Tokens of the probes in flight and when each was admitted (HALF_OPEN only).
     probes: Vec<(u32, u64)>,
-    last_probe: u32,
+    /// Every permit issued with a token and not yet reported: token → generation.
+    outstanding: HashMap<u32, u32>,
+    last_token: u32,
+    /// Calls admitted on the fast path (token 0) and not yet reported.
+    untracked: u64,
     /// When the current OPEN episode began (CLOSED → OPEN), for the recovery time.
     opened_at_ms: Option<u64>,
     metrics: Metrics,
@@ -214,7 +229,9 @@ impl Breaker {
             consecutive_failures: 0,
             half_open_successes: 0,
             probes: Vec::new(),
-            last_probe: 0,
+            outstanding: HashMap::new(),
+            last_token: 0,
+            untracked: 0,
             opened_at_ms: None,
             metrics,
         }
@@ -255,14 +272,28 @@ impl Breaker {
         self.probes.len() as u32
     }
 
+    /// Permits admitted and not yet reported, of any generation, fast path included.
+    pub fn in_flight(&self) -> u64 {
+        self.outstanding.len() as u64 + self.untracked
+    }
+
     /// The counts and history.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
-    /// The counts and history, for the registry to credit calls it admitted on its fast path.
+    /// The counts and history, mutable (the error-rate window is brought up to date when read).
     pub fn metrics_mut(&mut self) -> &mut Metrics {
         &mut self.metrics
+    }
+
+    /// Counts calls the registry admitted on its fast path (token-0 permits), those of them that
+    /// succeeded while the breaker stayed clean, and calls it rejected itself while OPEN.
+    pub fn fold_fast_path(&mut self, now_ms: u64, admitted: u32, successes: u32, rejections: u32) {
+        self.metrics.rejections += rejections as u64;
+        self.metrics.admitted += admitted as u64;
+        self.metrics.count_success(now_ms, successes);
+        self.untracked = (self.untracked + admitted as u64).saturating_sub(successes as u64);
     }
 
     /// True when a call admitted now needs no bookkeeping on success: CLOSED with no failures pending.
@@ -300,18 +331,18 @@ impl Breaker {
 
     /// Asks to make one call: a permit, or the reason it is refused.
     pub fn acquire(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> Result<Permit, Rejected> {
+        let room = self.outstanding.len() < MAX_OUTSTANDING;
         let admitted = match self.observe(now_ms, events) {
-            State::Closed => Some(0),
-            State::Open => None,
-            State::HalfOpen if self.probes.len() < self.config.half_open_max_calls as usize => {
-                Some(self.next_probe(now_ms))
+            State::Closed if room => Some(self.next_token(false, now_ms)),
+            State::HalfOpen if room && self.probes.len() < self.config.half_open_max_calls as usize => {
+                Some(self.next_token(true, now_ms))
             }
-            State::HalfOpen => None,
+            _ => None,
         };
         match admitted {
-            Some(probe) => {
+            Some(token) => {
                 self.metrics.admitted += 1;
-                Ok(Permit { generation: self.generation, probe })
+                Ok(Permit { generation: self.generation, probe: token })
             }
             None => {
                 self.metrics.rejections += 1;
@@ -320,23 +351,33 @@ impl Breaker {
         }
     }
 
-    fn next_probe(&mut self, now_ms: u64) -> u32 {
+    /// A free token (1..=2^20-1), now outstanding; the caller has checked there is room.
+    fn next_token(&mut self, probe: bool, now_ms: u64) -> u32 {
         loop {
-            self.last_probe = if self.last_probe >= PROBE_MASK { 1 } else { self.last_probe + 1 };
-            if !self.probes.iter().any(|&(p, _)| p == self.last_probe) {
-                self.probes.push((self.last_probe, now_ms));
-                return self.last_probe;
+            self.last_token = if self.last_token >= PROBE_MASK { 1 } else { self.last_token + 1 };
+            if !self.outstanding.contains_key(&self.last_token) {
+                self.outstanding.insert(self.last_token, self.generation);
+                if probe {
+                    self.probes.push((self.last_token, now_ms));
+                }
+                return self.last_token;
             }
         }
     }
 
-    /// Reports how the call holding `permit` ended. Each permit counts once; a repeat is late.
+    /// Reports how the call holding `permit` ended. Each permit counts once: a stale one is late,
+    /// a repeat (or a permit never issued) is ignored.
     pub fn record(&mut self, permit: Permit, outcome: Outcome, now_ms: u64, events: &mut Vec<Transition>) -> Recorded {
-        let state = self.observe(now_ms, events);
-        if permit.generation != self.generation || !self.take_permit(state, permit.probe) {
+        self.observe(now_ms, events);
+        if !self.take_permit(permit) {
+            return Recorded::Ignored;
+        }
+        if permit.generation != self.generation {
             self.metrics.late_outcomes += 1;
             return Recorded::Late;
         }
+        // Same generation: the permit was issued in the current state, CLOSED or HALF_OPEN.
+        let state = self.state;
         match (outcome, state) {
             (Outcome::Released, _) => self.metrics.released += 1,
             (Outcome::Success, _) => {
@@ -362,19 +403,21 @@ impl Breaker {
         Recorded::Counted
     }
 
-    /// Returns the permit's probe slot; false if this permit cannot be outstanding in `state`.
-    fn take_permit(&mut self, state: State, probe: u32) -> bool {
-        match state {
-            State::Closed => probe == 0,
-            State::Open => false,
-            State::HalfOpen => match self.probes.iter().position(|&(p, _)| p == probe && probe != 0) {
-                Some(i) => {
-                    self.probes.swap_remove(i);
-                    true
-                }
-                None => false,
-            },
+    /// Takes `permit` off the outstanding ones (and its probe place); false if it was not outstanding.
+    fn take_permit(&mut self, permit: Permit) -> bool {
+        if permit.probe == 0 {
+            let outstanding = self.untracked > 0;
+            self.untracked = self.untracked.saturating_sub(1);
+            return outstanding;
         }
+        if self.outstanding.get(&permit.probe) != Some(&permit.generation) {
+            return false;
+        }
+        self.outstanding.remove(&permit.probe);
+        if let Some(i) = self.probes.iter().position(|&(p, _)| p == permit.probe) {
+            self.probes.swap_remove(i);
+        }
+        true
     }
 
     /// Opens the breaker now, whatever its state; the open timeout starts again.

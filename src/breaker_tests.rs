@@ -181,10 +181,10 @@ fn an_outcome_from_an_older_generation_changes_nothing() {
     );
     let before = (run.b.generation(), run.b.consecutive_failures(), run.b.half_open_successes());
     assert_eq!(run.b.record(run.held[0], Outcome::Success, 60_002, &mut run.events), Recorded::Late);
-    assert_eq!(run.b.record(run.held[0], ERR, 60_002, &mut run.events), Recorded::Late);
+    assert_eq!(run.b.record(run.held[0], ERR, 60_002, &mut run.events), Recorded::Ignored, "a second report");
     assert_eq!((run.b.generation(), run.b.consecutive_failures(), run.b.half_open_successes()), before);
     assert_eq!(run.b.state(), HalfOpen);
-    assert_eq!(run.b.metrics().late_outcomes, 2);
+    assert_eq!(run.b.metrics().late_outcomes, 1);
     // A stale failure while CLOSED does not add to the consecutive count either.
     let mut run = Run::table(cfg(), &[(0, Hold, Closed), (1, ForceOpen, Open), (2, Reset, Closed)]);
     assert_eq!(run.b.record(run.held[0], ERR, 3, &mut run.events), Recorded::Late);
@@ -196,11 +196,50 @@ fn each_probe_permit_counts_once() {
     let mut run = Run::table(cfg(), &[(0, ForceOpen, Open), (60_000, Hold, HalfOpen), (60_000, Hold, HalfOpen)]);
     let p = run.held[0];
     assert_eq!(run.b.record(p, Outcome::Success, 60_001, &mut run.events), Recorded::Counted);
-    assert_eq!(run.b.record(p, Outcome::Success, 60_001, &mut run.events), Recorded::Late);
+    assert_eq!(run.b.record(p, Outcome::Success, 60_001, &mut run.events), Recorded::Ignored);
     assert_eq!((run.b.state(), run.b.half_open_successes(), run.b.probes_in_flight()), (HalfOpen, 1, 1));
     // A forged probe token is refused the same way.
     let forged = Permit { generation: p.generation, probe: 999 };
-    assert_eq!(run.b.record(forged, Outcome::Success, 60_001, &mut run.events), Recorded::Late);
+    assert_eq!(run.b.record(forged, Outcome::Success, 60_001, &mut run.events), Recorded::Ignored);
+    assert_eq!(run.b.metrics().late_outcomes, 0);
+}
+
+#[test]
+fn a_closed_permit_counts_once() {
+    // Reported five times, one permit is one failure: it cannot open the breaker alone.
+    let mut run = Run::table(cfg(), &[(0, Hold, Closed)]);
+    let p = run.held[0];
+    assert_eq!(run.b.record(p, ERR, 1, &mut run.events), Recorded::Counted);
+    for _ in 0..4 {
+        assert_eq!(run.b.record(p, ERR, 1, &mut run.events), Recorded::Ignored);
+    }
+    assert_eq!((run.b.state(), run.b.consecutive_failures(), run.b.metrics().failures_total()), (Closed, 1, 1));
+    assert_eq!((run.b.metrics().admitted, run.b.in_flight()), (1, 0));
+}
+
+#[test]
+fn fast_path_permits_are_settled_against_their_count() {
+    let mut b = Breaker::new(cfg(), 0);
+    let mut ev = vec![];
+    let fast = Permit { generation: b.generation(), probe: 0 };
+    assert_eq!(b.record(fast, ERR, 0, &mut ev), Recorded::Ignored, "no fast-path call is in flight");
+    b.fold_fast_path(0, 3, 1, 2); // three admitted, one already succeeded; two rejected
+    assert_eq!(b.metrics().rejections, 2);
+    assert_eq!(b.in_flight(), 2);
+    assert_eq!(b.record(fast, ERR, 0, &mut ev), Recorded::Counted);
+    assert_eq!(b.record(fast, Outcome::Success, 0, &mut ev), Recorded::Counted);
+    assert_eq!(b.record(fast, ERR, 0, &mut ev), Recorded::Ignored);
+    let m = b.metrics();
+    assert_eq!((m.admitted, m.successes, m.failures_total(), b.in_flight()), (3, 2, 1, 0));
+}
+
+#[test]
+fn permits_stay_outstanding_across_transitions_until_reported() {
+    let mut run = Run::table(cfg(), &[(0, Hold, Closed), (0, ForceOpen, Open), (60_000, Hold, HalfOpen)]);
+    assert_eq!(run.b.in_flight(), 2);
+    assert_eq!(run.b.record(run.held[0], Outcome::Success, 60_000, &mut run.events), Recorded::Late);
+    assert_eq!(run.b.record(run.held[0], Outcome::Success, 60_000, &mut run.events), Recorded::Ignored);
+    assert_eq!((run.b.in_flight(), run.b.probes_in_flight()), (1, 1));
 }
 
 #[test]

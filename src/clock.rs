@@ -28,6 +28,10 @@ impl Clock {
     }
 }
 
+/// The latest reading a manual clock accepts: 2^53 - 1 ms (JavaScript's `Number.MAX_SAFE_INTEGER`),
+/// so every reading is exact in JavaScript and no deadline near it can wrap.
+pub const MAX_MANUAL_MS: u64 = (1 << 53) - 1;
+
 /// A clock that moves only when told to; shareable between registries.
 #[derive(Debug, Default)]
 pub struct ManualTime(AtomicU64);
@@ -43,10 +47,12 @@ impl ManualTime {
         self.0.load(Ordering::Acquire)
     }
 
-    /// Moves the clock forward by `ms` (saturating) and returns the new reading.
-    pub fn advance(&self, ms: u64) -> u64 {
-        let old = self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| Some(t.saturating_add(ms)));
-        old.unwrap_or(0).saturating_add(ms)
+    /// Moves the clock forward by `ms` and returns the new reading, or `None` (and the clock stays)
+    /// if that would pass [`MAX_MANUAL_MS`].
+    pub fn advance(&self, ms: u64) -> Option<u64> {
+        let moved = |t: u64| t.checked_add(ms).filter(|&n| n <= MAX_MANUAL_MS);
+        let old = self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, moved).ok()?;
+        Some(old + ms)
     }
 }
 
@@ -59,9 +65,17 @@ mod tests {
         let t = Arc::new(ManualTime::new(5));
         let c = Clock::Manual(t.clone());
         assert_eq!(c.now_ms(), 5);
-        assert_eq!(t.advance(60_000), 60_005);
+        assert_eq!(t.advance(60_000), Some(60_005));
         assert_eq!(c.now_ms(), 60_005);
-        assert_eq!(t.advance(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn manual_clock_refuses_to_pass_its_maximum_and_stays() {
+        let t = ManualTime::new(MAX_MANUAL_MS - 10);
+        assert_eq!(t.advance(11), None);
+        assert_eq!(t.advance(u64::MAX), None);
+        assert_eq!(t.now_ms(), MAX_MANUAL_MS - 10);
+        assert_eq!(t.advance(10), Some(MAX_MANUAL_MS));
     }
 
     #[test]

@@ -103,11 +103,16 @@ fn outcome_of(v: f64) -> Result<Outcome, Thrown> {
     }
 }
 
-/// `admit(slot)`: a permit (a non-negative integer), or -1 when the breaker rejects the call.
+/// `admit(slot)`: a permit (a non-negative integer), or, when the breaker rejects the call, the
+/// negative number `-1 - (retryAfterMs * 4 + state code)`: one call tells JavaScript all it needs
+/// for the rejection.
 unsafe extern "C" fn admit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     entry(env, info, 1, |r, [slot, ..]| {
         let slot = r.check_slot(slot)?;
-        Ok(r.acquire(slot).map_or(-1.0, |p| p.encode() as f64))
+        Ok(match r.acquire(slot) {
+            Ok(permit) => permit.encode() as f64,
+            Err(no) => -1.0 - (no.retry_after_ms as f64 * 4.0 + no.state.code() as f64),
+        })
     })
 }
 

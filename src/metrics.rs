@@ -45,7 +45,7 @@ pub struct Metrics {
     pub rejections: u64,
     /// Permits returned without an outcome (cancelled, or an error that does not count).
     pub released: u64,
-    /// Outcomes that arrived with a permit of an older generation, or twice: ignored.
+    /// Outcomes that arrived with a permit of an older generation: not counted.
     pub late_outcomes: u64,
     /// Transition counts, `[from][to]` by state code.
     pub transitions: [[u32; 3]; 3],

@@ -92,14 +92,17 @@ impl Model {
         })
     }
 
-    /// true if counted.
-    fn settle(&mut self, i: usize, outcome: Outcome, now: u64) -> bool {
+    /// What became of the report: a permit counts once, in the epoch that issued it.
+    fn settle(&mut self, i: usize, outcome: Outcome, now: u64) -> Recorded {
         self.look(now);
-        let (epoch, outstanding, probe, _) = self.permits[i];
-        if epoch != self.epoch || (probe && !outstanding) {
-            return false;
+        let (epoch, outstanding, _, _) = self.permits[i];
+        if !outstanding {
+            return Recorded::Ignored;
         }
         self.permits[i].1 = false;
+        if epoch != self.epoch {
+            return Recorded::Late;
+        }
         match outcome {
             Outcome::Released => {}
             Outcome::Success => {
@@ -118,7 +121,11 @@ impl Model {
                 }
             }
         }
-        true
+        Recorded::Counted
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.permits.iter().filter(|p| p.1).count() as u64
     }
 }
 
@@ -184,7 +191,7 @@ proptest! {
                     let i = i % permits.len();
                     let m = model.settle(i, outcome(o), now);
                     let b = breaker.record(permits[i], outcome(o), now, &mut ev);
-                    prop_assert_eq!(m, b == Recorded::Counted, "settle of permit {} differs", i);
+                    prop_assert_eq!(m, b, "settle of permit {} differs", i);
                 }
                 Op::Settle(..) => {}
                 Op::Advance(ms) => now += ms,
@@ -202,6 +209,9 @@ proptest! {
             prop_assert_eq!(model.look(now), breaker.observe(now, &mut ev));
             prop_assert_eq!(model.consecutive, breaker.consecutive_failures());
             prop_assert_eq!(model.successes, breaker.half_open_successes());
+            prop_assert_eq!(model.in_flight(), breaker.in_flight());
+            let m = breaker.metrics();
+            prop_assert_eq!(m.admitted, m.successes + m.failures_total() + m.released + m.late_outcomes + breaker.in_flight());
             if model.state == State::HalfOpen {
                 prop_assert_eq!(model.probes_out() as u32, breaker.probes_in_flight());
                 prop_assert!(breaker.probes_in_flight() <= h);

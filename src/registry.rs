@@ -6,6 +6,10 @@
 //! failures pending (a success then changes no state), else -1. JavaScript may admit a call without
 //! crossing into Rust while `FAST >= 0`, and adds such calls and their successes to `PENDING_*`,
 //! which Rust folds into the counts on the slot's next operation. Transitions stay in Rust.
+//!
+//! While OPEN, JavaScript may also reject a call itself, counting it in `PENDING_REJECTIONS`, but
+//! only until a deadline it took from Rust's own answer (the remaining open time) and only while
+//! `GENERATION` is the one that answer came with: any transition ends it.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -22,7 +26,7 @@ pub const HEADER: usize = 4;
 /// Header word: transitions waiting to be drained.
 pub const PENDING_EVENTS: usize = 0;
 /// Words per slot.
-pub const STRIDE: usize = 4;
+pub const STRIDE: usize = 6;
 /// Slot word: the generation when a success needs no bookkeeping, else -1.
 pub const FAST: usize = 0;
 /// Slot word: calls JavaScript admitted on the fast path, not yet counted.
@@ -31,13 +35,15 @@ pub const PENDING_ADMITTED: usize = 1;
 pub const PENDING_SUCCESSES: usize = 2;
 /// Slot word: the stored state's code (an OPEN breaker may already be due for HALF_OPEN).
 pub const STATE: usize = 3;
+/// Slot word: calls JavaScript rejected itself while OPEN, not yet counted.
+pub const PENDING_REJECTIONS: usize = 4;
+/// Slot word: the breaker's generation, in every state.
+pub const GENERATION: usize = 5;
 
 /// Longest agent id, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 /// Largest accepted `maxAgents`.
 pub const MAX_AGENTS_LIMIT: usize = 1_000_000;
-/// Transitions kept for draining before the oldest are dropped.
-pub const MAX_PENDING_EVENTS: usize = 1024;
 
 /// The agents a registry starts with unless told otherwise.
 pub const DEFAULT_AGENTS: [&str; 5] = ["amazon", "mercadolivre", "shopee", "shein", "tiktok-shop"];
@@ -177,7 +183,6 @@ pub struct Registry {
     words: Arc<Words>,
     events: VecDeque<(u32, Transition)>,
     scratch: Vec<Transition>,
-    dropped_events: u64,
 }
 
 impl Registry {
@@ -197,7 +202,6 @@ impl Registry {
             words: Arc::new(Words::new(max_agents)),
             events: VecDeque::new(),
             scratch: Vec::new(),
-            dropped_events: 0,
         })
     }
 
@@ -260,21 +264,15 @@ impl Registry {
         let now = self.clock.now_ms();
         let base = HEADER + slot * STRIDE;
         let (admitted, successes) = (self.words.take(base + PENDING_ADMITTED), self.words.take(base + PENDING_SUCCESSES));
+        let rejections = self.words.take(base + PENDING_REJECTIONS);
         let b = &mut self.breakers[slot];
-        if admitted | successes != 0 {
-            let m = b.metrics_mut();
-            m.admitted += admitted as u64;
-            m.count_success(now, successes);
+        if admitted | successes | rejections != 0 {
+            b.fold_fast_path(now, admitted, successes, rejections);
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         let r = op(b, now, &mut scratch);
-        for t in scratch.drain(..) {
-            if self.events.len() == MAX_PENDING_EVENTS {
-                self.events.pop_front();
-                self.dropped_events += 1;
-            }
-            self.events.push_back((slot as u32, t));
-        }
+        // Unbounded, and never lossy: JavaScript drains after every native call that leaves events.
+        self.events.extend(scratch.drain(..).map(|t| (slot as u32, t)));
         self.scratch = scratch;
         self.publish(slot);
         r
@@ -285,6 +283,7 @@ impl Registry {
         let base = HEADER + slot * STRIDE;
         self.words.set(base + FAST, if b.is_clean() { b.generation() as i32 } else { -1 });
         self.words.set(base + STATE, b.state().code() as i32);
+        self.words.set(base + GENERATION, b.generation() as i32);
         self.words.set(PENDING_EVENTS, self.events.len() as i32);
     }
 
@@ -344,12 +343,12 @@ impl Registry {
         (0..self.ids.len()).map(|slot| self.snapshot(slot)).collect()
     }
 
-    /// Takes the transitions not yet drained, oldest first, and how many were dropped since the last drain.
-    pub fn drain_events(&mut self) -> (Vec<AgentTransition>, u64) {
+    /// Takes the transitions not yet drained, oldest first: every one, exactly once.
+    pub fn drain_events(&mut self) -> Vec<AgentTransition> {
         let ids = &self.ids;
         let out = self.events.drain(..).map(|(slot, transition)| AgentTransition { agent: ids[slot as usize].to_string(), transition }).collect();
         self.words.set(PENDING_EVENTS, 0);
-        (out, std::mem::take(&mut self.dropped_events))
+        out
     }
 }
 
@@ -454,21 +453,22 @@ mod tests {
         t.advance(60_000);
         r.snapshot_all();
         assert_eq!(r.words().get(PENDING_EVENTS), 2);
-        let (events, dropped) = r.drain_events();
+        let events = r.drain_events();
         let seen: Vec<_> = events.iter().map(|e| (e.agent.as_str(), e.transition.to)).collect();
         assert_eq!(seen, [("shein", State::Open), ("shein", State::HalfOpen)]);
-        assert_eq!((dropped, r.words().get(PENDING_EVENTS)), (0, 0));
+        assert_eq!(r.words().get(PENDING_EVENTS), 0);
     }
 
     #[test]
-    fn undrained_transitions_are_bounded() {
+    fn every_transition_waits_to_be_drained_none_is_dropped() {
         let (mut r, _) = manual();
         let s = r.add("a", &ConfigPatch::default()).unwrap() as usize;
-        for _ in 0..MAX_PENDING_EVENTS + 10 {
+        for _ in 0..5_000 {
             r.force_open(s);
         }
-        let (events, dropped) = r.drain_events();
-        assert_eq!((events.len(), dropped), (MAX_PENDING_EVENTS, 10));
+        let events = r.drain_events();
+        assert_eq!(events.len(), 5_000);
+        assert_eq!((events[0].transition.from, events[4_999].transition.from), (State::Closed, State::Open));
     }
 
     #[test]
@@ -618,6 +618,7 @@ mod tests {
         assert_eq!((s.calls.admitted, s.calls.rejections), (admitted, rejected));
         // Every admitted call was reported once: counted, or late because the generation moved on.
         assert_eq!(s.calls.successes + s.calls.failures + s.calls.released + s.calls.late_outcomes, admitted);
+        assert_eq!(s.calls.in_flight, 0);
         assert!(s.calls.failures <= failures);
         assert_eq!(s.probes_in_flight, 0);
         assert!(s.transitions.iter().any(|t| t.from == State::Closed && t.to == State::Open), "the test should trip the breaker");

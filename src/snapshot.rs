@@ -71,8 +71,11 @@ pub struct Calls {
     pub rejections: u64,
     /// Permits returned without an outcome.
     pub released: u64,
-    /// Outcomes ignored because their permit was stale or already used.
+    /// Outcomes that arrived after a state change (their permit's generation had passed): not counted.
     pub late_outcomes: u64,
+    /// Permits admitted and not yet reported: `admitted = successes + failures + released +
+    /// lateOutcomes + inFlight`, always.
+    pub in_flight: u64,
 }
 
 /// How many times one transition happened.
@@ -110,6 +113,7 @@ impl Snapshot {
                 rejections: m.rejections,
                 released: m.released,
                 late_outcomes: m.late_outcomes,
+                in_flight: b.in_flight(),
             },
             error_rate,
             transitions: m.transition_counts().map(|(from, to, count)| TransitionCount { from, to, count }).collect(),

@@ -4,8 +4,15 @@
  * limits, the probe timeout and fast, well-formed rejections. Manual clocks throughout.
  */
 
-import { AgentCircuitBreaker, CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import fc from 'fast-check';
+import { AgentCircuitBreaker, CircuitBreaker, ManualClock, type BreakerStatus, type TransitionEvent } from '../../lib/resilience';
 import { caught } from './helpers/caught';
+
+/** The accounting identity every status keeps: each admitted call is in exactly one bucket. */
+function accounted(s: BreakerStatus): boolean {
+  const c = s.calls;
+  return c.admitted === c.successes + c.failures + c.released + c.lateOutcomes + c.inFlight;
+}
 
 const boom = async () => {
   throw new Error('boom');
@@ -49,4 +56,200 @@ describe('the registry clock', () => {
   });
 });
 
-export { boom, caught, type TransitionEvent };
+describe('two-step permits are exact in every state', () => {
+  test('a CLOSED permit failed five times is one failure and cannot open the breaker', () => {
+    const breaker = new CircuitBreaker({ clock: new ManualClock() });
+    const permit = breaker.acquire()!;
+    expect(breaker.fail(permit)).toBe(true);
+    for (let i = 0; i < 4; i++) expect(breaker.fail(permit)).toBe(false);
+    const s = breaker.status();
+    expect(s.state).toBe('CLOSED');
+    expect([s.consecutiveFailures, s.calls.failures, s.calls.admitted, s.calls.inFlight]).toEqual([1, 1, 1, 0]);
+  });
+
+  test('a stale permit is late once, then ignored; a permit never issued changes nothing', () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ clock });
+    const permit = breaker.acquire()!;
+    breaker.forceOpen();
+    expect(breaker.succeed(permit)).toBe(false);
+    expect(breaker.succeed(permit)).toBe(false);
+    expect(breaker.status().calls.lateOutcomes).toBe(1);
+    const before = breaker.status().calls;
+    expect(breaker.release(permit + 1)).toBe(false); // never issued
+    expect(breaker.fail(0)).toBe(false); // token 0 belongs to execute's own calls
+    expect(breaker.status().calls).toEqual(before);
+  });
+
+  test('over random sequences with double reports and stale permits, every admitted call is accounted for', async () => {
+    const op = fc.oneof(
+      fc.constant({ kind: 'acquire' as const }),
+      fc.record({ kind: fc.constant('report' as const), i: fc.nat(), how: fc.constantFrom('succeed', 'fail', 'release') }),
+      fc.record({ kind: fc.constant('execute' as const), ok: fc.boolean() }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 150 }) }),
+      fc.constantFrom({ kind: 'forceOpen' as const }, { kind: 'reset' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 80 }), async (ops) => {
+        const clock = new ManualClock();
+        const breaker = new CircuitBreaker({ clock, failureThreshold: 3, openTimeoutMs: 100, successThreshold: 2 });
+        const permits: number[] = [];
+        const reported = new Set<number>();
+        for (const o of ops) {
+          if (o.kind === 'acquire') {
+            const p = breaker.acquire();
+            if (p !== undefined) permits.push(p);
+          } else if (o.kind === 'report' && permits.length > 0) {
+            const p = permits[o.i % permits.length];
+            const before = breaker.status().calls;
+            const counted = breaker[o.how](p);
+            if (reported.has(p)) {
+              expect(counted).toBe(false); // a second report
+              expect(breaker.status().calls).toEqual(before); // changes nothing
+            }
+            reported.add(p);
+          } else if (o.kind === 'execute') {
+            await breaker.execute(o.ok ? () => 1 : boom, () => 0).catch(() => 0);
+          } else if (o.kind === 'advance') {
+            clock.advance(o.ms);
+          } else if (o.kind === 'forceOpen') {
+            breaker.forceOpen();
+          } else if (o.kind === 'reset') {
+            breaker.reset();
+          }
+          const s = breaker.status();
+          expect(accounted(s)).toBe(true);
+          expect(s.calls.inFlight).toBe(permits.filter((p) => !reported.has(p)).length);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('every transition reaches every listener once, in order', () => {
+  test('2,000 breakers past their open timeout, one status read: 2,000 events, none lost', () => {
+    const clock = new ManualClock();
+    const agents = Array.from({ length: 2_000 }, (_, i) => `agent-${i}`);
+    const registry = new AgentCircuitBreaker({ agents, maxAgents: 2_000, clock });
+    for (const id of agents) registry.forceOpen(id);
+    const seen: TransitionEvent[] = [];
+    registry.onTransition((e) => seen.push(e));
+    clock.advance(60_000);
+    registry.statusAll();
+    expect(seen).toHaveLength(2_000);
+    expect(new Set(seen.map((e) => e.agent)).size).toBe(2_000);
+    expect(seen.every((e) => e.from === 'OPEN' && e.to === 'HALF_OPEN' && e.atMs === 60_000)).toBe(true);
+  });
+
+  test('a listener that resets the breaker: the next listener still sees CLOSED→OPEN before OPEN→CLOSED', async () => {
+    const breaker = new CircuitBreaker({ clock: new ManualClock(), failureThreshold: 1 });
+    const first: string[] = [];
+    const second: string[] = [];
+    breaker.onTransition((e) => {
+      first.push(`${e.from}->${e.to}`);
+      if (e.to === 'OPEN') breaker.reset();
+    });
+    breaker.onTransition((e) => second.push(`${e.from}->${e.to}`));
+    await breaker.execute(boom).catch(() => undefined);
+    expect(first).toEqual(['CLOSED->OPEN', 'OPEN->CLOSED']);
+    expect(second).toEqual(first);
+    expect(breaker.state).toBe('CLOSED');
+  });
+});
+
+describe('ids that are Object.prototype names', () => {
+  const names = ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf'];
+
+  test('work as agents, with and without overrides', async () => {
+    const overrides = JSON.parse('{"__proto__": {"failureThreshold": 1}}') as Record<string, { failureThreshold: number }>;
+    const registry = new AgentCircuitBreaker({ agents: names, overrides, clock: new ManualClock() });
+    expect(registry.agents()).toEqual(names);
+    for (const id of names) await expect(registry.execute(id, async () => id)).resolves.toBe(id);
+    expect(registry.status('__proto__').config.failureThreshold).toBe(1);
+    expect(registry.status('constructor').config.failureThreshold).toBe(5);
+    await registry.execute('__proto__', boom).catch(() => undefined);
+    expect(registry.state('__proto__')).toBe('OPEN');
+    expect(registry.state('toString')).toBe('CLOSED');
+  });
+
+  test('an unknown id that is an Object.prototype name is still unknown', async () => {
+    const registry = new AgentCircuitBreaker({ clock: new ManualClock() });
+    expect((await caught(() => registry.get('constructor'))).code).toBe('ERR_UNKNOWN_AGENT');
+    expect(registry.has('toString')).toBe(false);
+  });
+});
+
+describe('the manual clock near 2^53', () => {
+  test('advance past Number.MAX_SAFE_INTEGER is refused and the clock stays', async () => {
+    const clock = new ManualClock(Number.MAX_SAFE_INTEGER - 10);
+    const err = await caught(() => clock.advance(11));
+    expect(err.code).toBe('ERR_INVALID_ARG');
+    expect(err.message).toContain('MAX_SAFE_INTEGER');
+    expect(clock.nowMs).toBe(Number.MAX_SAFE_INTEGER - 10);
+    expect(clock.advance(10)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  test('an open deadline past the clock maximum never wraps: the breaker stays OPEN', () => {
+    const clock = new ManualClock(Number.MAX_SAFE_INTEGER - 30_000);
+    const breaker = new CircuitBreaker({ clock });
+    breaker.forceOpen();
+    clock.advance(30_000);
+    expect(breaker.state).toBe('OPEN');
+    expect(breaker.openRemainingMs).toBe(30_000);
+  });
+});
+
+describe('rejections', () => {
+  test('an OPEN rejection is a CircuitOpenError with the time remaining and no stack frames', async () => {
+    const breaker = new CircuitBreaker({ name: 'amazon', openTimeoutMs: 60_000 });
+    breaker.forceOpen();
+    for (let i = 0; i < 3; i++) {
+      const err = (await caught(() => breaker.execute(async () => 1))) as Error & Record<string, unknown>;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.name).toBe('CircuitOpenError');
+      expect([err.code, err.agent, err.state]).toEqual(['ERR_CIRCUIT_OPEN', 'amazon', 'OPEN']);
+      expect(err.retryAfterMs).toBeGreaterThan(50_000);
+      expect(err.retryAfterMs).toBeLessThanOrEqual(60_000);
+      expect(err.message).toMatch(/^circuit for agent "amazon" is open; retry after \d+ ms$/);
+      expect(err.stack).not.toMatch(/\n\s+at /);
+    }
+    // Rejections decided in JavaScript are counted like the native ones.
+    expect(breaker.status().calls.rejections).toBe(3);
+  });
+
+  test('rejected in JavaScript, counted exactly, and a reset ends it at once', async () => {
+    const breaker = new CircuitBreaker({ openTimeoutMs: 60_000 });
+    breaker.forceOpen();
+    let calls = 0;
+    const fn = async () => ++calls;
+    for (let i = 0; i < 10_000; i++) await breaker.execute(fn, () => 0); // past the fold-in interval
+    expect(breaker.status().calls.rejections).toBe(10_000);
+    breaker.reset();
+    await expect(breaker.execute(fn, () => 0)).resolves.toBe(1);
+    breaker.forceOpen();
+    await expect(breaker.execute(fn, () => 0)).resolves.toBe(0);
+    expect(calls).toBe(1);
+  });
+
+  test('once the open timeout has passed, the next call is a probe', async () => {
+    const breaker = new CircuitBreaker({ openTimeoutMs: 20, successThreshold: 1 });
+    breaker.forceOpen();
+    await expect(breaker.execute(async () => 'probe', () => 'fallback')).resolves.toBe('fallback');
+    const until = Date.now() + 40;
+    while (Date.now() < until); // real time must pass: this breaker is on the monotonic clock
+    await expect(breaker.execute(async () => 'probe', () => 'fallback')).resolves.toBe('probe');
+    expect(breaker.state).toBe('CLOSED');
+  });
+
+  test('a fallback that throws rejects the call with its error', async () => {
+    const breaker = new CircuitBreaker();
+    breaker.forceOpen();
+    const oops = new Error('fallback failed');
+    for (let i = 0; i < 2; i++) {
+      await expect(breaker.execute(async () => 1, () => {
+        throw oops;
+      })).rejects.toBe(oops);
+    }
+  });
+});

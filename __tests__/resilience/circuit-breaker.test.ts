@@ -306,6 +306,8 @@ test('the TypeScript constants mirror the native words layout and codes', () => 
     pendingAdmitted: engine.PENDING_ADMITTED,
     pendingSuccesses: engine.PENDING_SUCCESSES,
     state: engine.STATE,
+    pendingRejections: engine.PENDING_REJECTIONS,
+    generation: engine.GENERATION,
     pendingEvents: 0,
     permitScale: engine.PERMIT_SCALE,
     states: [...engine.STATES],

@@ -53,6 +53,9 @@ export class AgentCircuitBreaker {
     if (!Array.isArray(agents)) {
       throw new CircuitBreakerError('ERR_INVALID_ARG', 'agents must be an array of agent ids');
     }
+    if (overrides === null || typeof overrides !== 'object') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 'overrides must be an object of BreakerConfig by agent id');
+    }
     for (const id of Object.keys(overrides)) {
       if (!agents.includes(id)) {
         throw new CircuitBreakerError(
@@ -62,7 +65,8 @@ export class AgentCircuitBreaker {
       }
     }
     this.engine = new Engine(engineOptions);
-    for (const id of agents) this.register(id, overrides[id]);
+    // Own keys only: an id such as "constructor" must not pick up Object.prototype's members.
+    for (const id of agents) this.register(id, Object.hasOwn(overrides, id) ? overrides[id] : undefined);
   }
 
   /** Creates the breaker for `agentId` with the defaults and `config` applied, and returns it. */

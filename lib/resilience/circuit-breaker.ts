@@ -9,15 +9,18 @@
  * hand-written native functions, which decide every transition.
  */
 
+import { performance } from 'node:perf_hooks';
 import type { ManualClock } from './native';
 import {
   Engine,
   FAST,
   FLUSH_EVERY,
+  GENERATION,
   HEADER,
   OUTCOME_RELEASED,
   OUTCOME_SUCCESS,
   PENDING_ADMITTED,
+  PENDING_REJECTIONS,
   PENDING_SUCCESSES,
   PERMIT_SCALE,
   STATE,
@@ -35,6 +38,9 @@ import type {
   FailureReason,
   TransitionListener,
 } from './types';
+
+/** A settled promise: `.then` on it queues a microtask without async_hooks' bookkeeping. */
+const SETTLED = Promise.resolve();
 
 /** Options of a stand-alone `CircuitBreaker`. */
 export interface CircuitBreakerOptions extends BreakerConfig {
@@ -68,6 +74,10 @@ export class CircuitBreaker {
   private readonly base: number;
   /** Index of this slot's FAST word. */
   private readonly fast: number;
+  /** The generation of the OPEN period native code last rejected a call in, or -1. */
+  private openGeneration = -1;
+  /** Until when (`performance.now()`) that OPEN period surely lasts. */
+  private openUntil = 0;
 
   constructor(options: CircuitBreakerOptions | Attachment = {}) {
     let at: Attachment;
@@ -103,7 +113,19 @@ export class CircuitBreaker {
     const words = this.words;
     const fast = this.fast;
     const w = words[fast];
-    if (w < 0) return this.executeSlow(fn, fallback);
+    if (w < 0) {
+      const base = this.base;
+      if (words[base + GENERATION] === this.openGeneration && words[base + STATE] === 1) {
+        // OPEN, with no transition since native code said how long it would last.
+        const now = performance.now();
+        if (now < this.openUntil) {
+          if (++words[base + PENDING_REJECTIONS] >= FLUSH_EVERY) this.hot.flush(this.slot);
+          return this.rejected(fallback, 'OPEN', Math.ceil(this.openUntil - now));
+        }
+      }
+      const permit = this.admitSlow();
+      return permit < 0 ? this.rejectedNatively(permit, fallback) : this.executeAdmitted(permit, fn);
+    }
     // Fast path: CLOSED with no failures pending, so a success changes no state.
     words[fast + PENDING_ADMITTED]++;
     let result: T | PromiseLike<T>;
@@ -127,13 +149,51 @@ export class CircuitBreaker {
     );
   }
 
-  /** The path through native admission: OPEN, HALF_OPEN, or CLOSED with failures pending. */
-  private async executeSlow<T, F>(fn: () => T | PromiseLike<T>, fallback?: () => F | PromiseLike<F>): Promise<T | F> {
-    const permit = this.admitSlow();
-    if (permit < 0) {
-      if (fallback !== undefined) return fallback();
-      throw this.openError();
+  /**
+   * A call the breaker rejected: the fallback's answer, or a `CircuitOpenError` without a stack
+   * trace (a rejection is expected control flow, and capturing a stack would cost more than the
+   * rest of the call). The promise rejects one microtask later, once the caller has attached its
+   * handler: a promise born rejected costs Node's unhandled-rejection bookkeeping, about 0.6 µs.
+   */
+  private rejected<F>(fallback: (() => F | PromiseLike<F>) | undefined, state: CircuitState, retryAfterMs: number): Promise<F> {
+    if (fallback !== undefined) {
+      try {
+        return Promise.resolve(fallback());
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let error: CircuitOpenError;
+    try {
+      error = new CircuitOpenError(this.agent, state, retryAfterMs);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    return new Promise<never>((_, reject) => {
+      SETTLED.then(() => reject(error));
+    });
+  }
+
+  /**
+   * A rejection decided natively: `code` is `-1 - (retryAfterMs * 4 + state code)`. While OPEN on
+   * the monotonic clock, remembers until when (less 1 ms for the native clock's truncation) the
+   * breaker surely stays OPEN, so that the calls until then are rejected without native code.
+   */
+  private rejectedNatively<F>(code: number, fallback?: () => F | PromiseLike<F>): Promise<F> {
+    const r = -1 - code;
+    const state = STATES[r % 4];
+    const retryAfterMs = Math.floor(r / 4);
+    if (state === 'OPEN' && this.engine.monotonic) {
+      this.openGeneration = this.words[this.base + GENERATION];
+      this.openUntil = performance.now() + retryAfterMs - 1;
+    }
+    return this.rejected(fallback, state, retryAfterMs);
+  }
+
+  /** A call admitted natively (CLOSED with failures pending, or a HALF_OPEN probe). */
+  private async executeAdmitted<T>(permit: number, fn: () => T | PromiseLike<T>): Promise<T> {
     let value: T;
     try {
       value = await fn();
@@ -162,12 +222,6 @@ export class CircuitBreaker {
     return counted;
   }
 
-  private openError(): CircuitOpenError {
-    const code = this.hot.state(this.slot);
-    const remaining = this.hot.openRemainingMs(this.slot);
-    return new CircuitOpenError(this.agent, STATES[code], remaining);
-  }
-
   /**
    * The two-step form, for calls whose outcome is known elsewhere: a permit, or `undefined` when
    * the breaker rejects. Report each permit exactly once with `succeed`, `fail` or `release`.
@@ -179,7 +233,16 @@ export class CircuitBreaker {
 
   /** Reports a success; false if the permit was stale or already used (nothing changed). */
   succeed(permit: number): boolean {
-    return this.settle(permit, OUTCOME_SUCCESS);
+    return this.report(permit, OUTCOME_SUCCESS);
+  }
+
+  /**
+   * Reports a permit from `acquire()`. Token 0 (a multiple of PERMIT_SCALE) belongs to the fast
+   * path's calls, which report themselves: acquire() never hands it out, so it was never issued.
+   */
+  private report(permit: number, outcome: number): boolean {
+    if (Number.isSafeInteger(permit) && permit >= 0 && permit % PERMIT_SCALE === 0) return false;
+    return this.settle(permit, outcome);
   }
 
   /** Reports a failure of kind `reason`; false if the permit was stale or already used. */
@@ -191,12 +254,12 @@ export class CircuitBreaker {
         `unknown failure reason ${describe(reason)}; known reasons are ${FAILURE_REASONS.join(', ')}`,
       );
     }
-    return this.settle(permit, 2 + i);
+    return this.report(permit, 2 + i);
   }
 
   /** Returns a permit without an outcome (cancelled, or an error that does not count). */
   release(permit: number): boolean {
-    return this.settle(permit, OUTCOME_RELEASED);
+    return this.report(permit, OUTCOME_RELEASED);
   }
 
   /**

@@ -9,11 +9,13 @@ import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, Tr
 
 /** The words table's layout; it mirrors `src/registry.rs`. */
 export const HEADER = 4;
-export const STRIDE = 4;
+export const STRIDE = 6;
 export const FAST = 0;
 export const PENDING_ADMITTED = 1;
 export const PENDING_SUCCESSES = 2;
 export const STATE = 3;
+export const PENDING_REJECTIONS = 4;
+export const GENERATION = 5;
 /** A CLOSED permit is the generation times 2^20 (the low 20 bits hold a probe token). */
 export const PERMIT_SCALE = 1048576;
 /** Fast-path successes are folded into the native counts at least this often. */
@@ -78,8 +80,13 @@ export class Engine {
   readonly native: NativeRegistry;
   readonly hot: ReturnType<NativeRegistry['hotPath']>;
   readonly words: Int32Array;
+  /** True on the monotonic clock: handles may then reject calls while OPEN without native code. */
+  readonly monotonic: boolean;
   private readonly listeners = new Set<TransitionListener>();
   private readonly classifier: ErrorClassifier;
+  /** Transitions drained and not yet handed to every listener, oldest first. */
+  private readonly queue: TransitionEvent[] = [];
+  private delivering = false;
 
   constructor(options: EngineOptions) {
     checkConfigKeys(options.defaults, 'defaults');
@@ -92,6 +99,7 @@ export class Engine {
     this.native = new NativeRegistry(options.defaults, options.maxAgents, options.clock);
     this.hot = this.native.hotPath();
     this.words = this.hot.words;
+    this.monotonic = options.clock === undefined;
     this.classifier = options.classifyError ?? defaultClassifier;
     if (options.onTransition !== undefined) this.subscribe(options.onTransition);
   }
@@ -118,23 +126,31 @@ export class Engine {
     return 2 + (i < 0 ? 0 : i);
   }
 
-  /** Hands transitions waiting in native memory to the listeners. Call when `words[0] !== 0`. */
+  /**
+   * Hands transitions waiting in native memory to the listeners, each once and in order. Call when
+   * `words[0] !== 0`. A listener that causes transitions (by `reset()`, say) drains re-entrantly:
+   * those events join the queue behind the one being delivered, so every listener sees one order.
+   */
   drain(): void {
-    const { events, dropped } = JSON.parse(this.native.drainTransitionsJson()) as {
-      events: TransitionEvent[];
-      dropped: number;
-    };
-    if (dropped > 0) {
-      process.emitWarning(`agent-circuit-breaker dropped ${dropped} transition events nobody drained`);
+    const events = JSON.parse(this.native.drainTransitionsJson()) as TransitionEvent[];
+    for (const event of events) this.queue.push(event);
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let i = 0; i < this.queue.length; i++) this.deliver(this.queue[i]);
+    } finally {
+      this.queue.length = 0;
+      this.delivering = false;
     }
-    for (const event of events) {
-      for (const listener of this.listeners) {
-        try {
-          const returned: unknown = listener(event);
-          if (returned instanceof Promise) returned.catch(warnListener);
-        } catch (error) {
-          warnListener(error);
-        }
+  }
+
+  private deliver(event: TransitionEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        const returned: unknown = listener(event);
+        if (returned instanceof Promise) returned.catch(warnListener);
+      } catch (error) {
+        warnListener(error);
       }
     }
   }

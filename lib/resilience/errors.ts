@@ -16,7 +16,7 @@ export type ErrorCode =
 /** An error from agent-circuit-breaker's TypeScript layer. Native errors carry the same codes. */
 export class CircuitBreakerError extends Error {
   /** The stable error code. */
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string) {
     super(message);
@@ -28,14 +28,19 @@ export class CircuitBreakerError extends Error {
 /** Thrown (as a rejection) by `execute` when the breaker rejects the call and no fallback was given. */
 export class CircuitOpenError extends CircuitBreakerError {
   /** The agent whose breaker rejected the call. */
-  readonly agent: string;
-  /** OPEN, or HALF_OPEN with all probes in flight. */
-  readonly state: CircuitState;
+  declare readonly agent: string;
+  /** OPEN, HALF_OPEN with all probes in flight, or (rarely) CLOSED holding the most unreported permits. */
+  declare readonly state: CircuitState;
   /** Milliseconds until the breaker lets a probe through (0 when HALF_OPEN). */
-  readonly retryAfterMs: number;
+  declare readonly retryAfterMs: number;
 
   constructor(agent: string, state: CircuitState, retryAfterMs: number) {
-    const why = state === 'OPEN' ? `open; retry after ${retryAfterMs} ms` : 'half-open with all probes in flight';
+    const why =
+      state === 'OPEN'
+        ? `open; retry after ${retryAfterMs} ms`
+        : state === 'HALF_OPEN'
+          ? 'half-open with all probes in flight'
+          : 'closed but holds 1048575 permits not yet reported (report or release them)';
     super('ERR_CIRCUIT_OPEN', `circuit for agent "${agent}" is ${why}`);
     this.name = 'CircuitOpenError';
     this.agent = agent;

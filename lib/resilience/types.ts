@@ -94,7 +94,10 @@ export interface BreakerStatus {
     failuresByReason: Record<FailureReason, number>;
     rejections: number;
     released: number;
+    /** Outcomes reported after a state change (their permit's generation had passed): not counted. */
     lateOutcomes: number;
+    /** Permits admitted and not yet reported: admitted = successes + failures + released + lateOutcomes + inFlight. */
+    inFlight: number;
   };
   /** The rolling error rate. */
   errorRate: { windowMs: number; successes: number; failures: number; ratio: number };
