@@ -526,4 +526,23 @@ describe("callAgent's edges (issue 10)", () => {
     expect([...urls.keys()]).toEqual(ids);
     expect(() => configFromEnv({}, ['__proto__'])).toThrow(expect.objectContaining({ variable: 'AGENT___PROTO___URL' }));
   });
+
+  test('14. the loop calls, caches and falls back for agents named like Object.prototype members', async () => {
+    const ids = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    const env = {
+      AGENT_CONSTRUCTOR_URL: 'http://127.0.0.1:9/c',
+      AGENT___PROTO___URL: 'http://127.0.0.1:9/p',
+      AGENT_TOSTRING_URL: 'http://127.0.0.1:9/t',
+      AGENT_HASOWNPROPERTY_URL: 'http://127.0.0.1:9/h',
+    };
+    const { agents, loop } = setup({ env, agents: ids });
+    const entries = await loop.runAgentLoop({ sku: 1 });
+    expect(entries).toEqual(ids.map((agent) => ({ agent, result: { phases: [agent], fallback: false, cached: false } })));
+    expect(agents.seen.map((r) => r.url)).toEqual(Object.values(env));
+    for (const id of ids) agents.fail(id);
+    for (const id of ids) {
+      await expect(loop.callAgent(id, { sku: 1 })).resolves.toMatchObject({ phases: [id], cached: true });
+      expect(loop.fallbacksServed(id)).toEqual({ cached: 1, empty: 0 });
+    }
+  });
 });
