@@ -13,7 +13,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class ManualClock {
   /** A manual clock reading `startMs` (default 0). */
   constructor(startMs?: number)
-  /** Moves the clock forward by `ms` milliseconds; returns the new reading. */
+  /**
+   * Moves the clock forward by `ms` milliseconds; returns the new reading. The reading never
+   * passes 2^53 - 1 (`Number.MAX_SAFE_INTEGER`): an advance past it throws `ERR_INVALID_ARG`
+   * and leaves the clock where it was.
+   */
   advance(ms: number): number
   /** The current reading, in milliseconds. */
   get nowMs(): number
@@ -56,7 +60,10 @@ export declare class NativeRegistry {
   forceOpen(slot: number): void
   /** Closes the breaker in `slot` now and clears its consecutive counts. */
   reset(slot: number): void
-  /** Takes the transitions not yet drained, as JSON: `{"events":[{agent, from, to, reason, atMs, consecutiveFailures}], "dropped": n}`. */
+  /**
+   * Takes the transitions not yet drained, oldest first, as a JSON array of
+   * `{agent, from, to, reason, atMs, consecutiveFailures}`.
+   */
   drainTransitionsJson(): string
   /** The registry clock's reading, in milliseconds. */
   nowMs(): number
