@@ -426,9 +426,13 @@ impl Breaker {
         self.transition(State::Open, Reason::ForcedOpen, now_ms, events);
     }
 
-    /// Closes the breaker now and clears its consecutive counts; recorded as a transition.
+    /// Closes the breaker now and clears its consecutive counts; recorded as a transition. Permits
+    /// still outstanding from `acquire` are abandoned (counted; their reports change nothing), so
+    /// an operator's reset also clears permits a caller never reported.
     pub fn reset(&mut self, now_ms: u64, events: &mut Vec<Transition>) {
         self.observe(now_ms, events);
+        self.metrics.abandoned += self.outstanding.len() as u64;
+        self.outstanding.clear();
         self.transition(State::Closed, Reason::Reset, now_ms, events);
     }
 

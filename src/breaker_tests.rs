@@ -186,8 +186,9 @@ fn an_outcome_from_an_older_generation_changes_nothing() {
     assert_eq!(run.b.state(), HalfOpen);
     assert_eq!(run.b.metrics().late_outcomes, 1);
     // A stale failure while CLOSED does not add to the consecutive count either.
-    let mut run = Run::table(cfg(), &[(0, Hold, Closed), (1, ForceOpen, Open), (2, Reset, Closed)]);
-    assert_eq!(run.b.record(run.held[0], ERR, 3, &mut run.events), Recorded::Late);
+    let rows = [(0, Hold, Closed), (1, ForceOpen, Open), (60_001, Ok, HalfOpen), (60_001, Ok, Closed)];
+    let mut run = Run::table(cfg(), &rows);
+    assert_eq!(run.b.record(run.held[0], ERR, 60_002, &mut run.events), Recorded::Late);
     assert_eq!(run.b.consecutive_failures(), 0);
 }
 
@@ -240,6 +241,14 @@ fn permits_stay_outstanding_across_transitions_until_reported() {
     assert_eq!(run.b.record(run.held[0], Outcome::Success, 60_000, &mut run.events), Recorded::Late);
     assert_eq!(run.b.record(run.held[0], Outcome::Success, 60_000, &mut run.events), Recorded::Ignored);
     assert_eq!((run.b.in_flight(), run.b.probes_in_flight()), (1, 1));
+}
+
+#[test]
+fn reset_abandons_the_permits_still_outstanding() {
+    let mut run = Run::table(cfg(), &[(0, Hold, Closed), (0, Hold, Closed), (0, Reset, Closed)]);
+    assert_eq!((run.b.in_flight(), run.b.metrics().abandoned), (0, 2));
+    assert_eq!(run.b.record(run.held[0], ERR, 1, &mut run.events), Recorded::Ignored);
+    assert_eq!((run.b.consecutive_failures(), run.b.metrics().late_outcomes), (0, 0));
 }
 
 #[test]

@@ -25,6 +25,12 @@ pub struct Config {
     pub probe_timeout_ms: u64,
     /// Length of the rolling window the error rate is measured over. @default 60000
     pub error_rate_window_ms: u64,
+    /// Whether `half_open_max_calls` was given (else it follows `success_threshold`).
+    #[serde(skip)]
+    half_open_given: bool,
+    /// Whether `probe_timeout_ms` was given (else it follows `open_timeout_ms`).
+    #[serde(skip)]
+    probe_timeout_given: bool,
 }
 
 impl Default for Config {
@@ -36,6 +42,8 @@ impl Default for Config {
             open_timeout_ms: 60_000,
             probe_timeout_ms: 60_000,
             error_rate_window_ms: 60_000,
+            half_open_given: false,
+            probe_timeout_given: false,
         }
     }
 }
@@ -116,11 +124,9 @@ impl Config {
             v.map_or(Ok(old), |v| integer_in(field, v, min, MAX_DURATION_MS, " of milliseconds"))
         };
         let success_threshold = threshold("successThreshold", patch.success_threshold, self.success_threshold)?;
-        let follows = self.half_open_max_calls == self.success_threshold;
-        let probe_default = if follows { success_threshold } else { self.half_open_max_calls };
+        let probe_default = if self.half_open_given { self.half_open_max_calls } else { success_threshold };
         let open_timeout_ms = duration("openTimeoutMs", patch.open_timeout_ms, 1, self.open_timeout_ms)?;
-        let follows = self.probe_timeout_ms == self.open_timeout_ms;
-        let probe_timeout_default = if follows { open_timeout_ms } else { self.probe_timeout_ms };
+        let probe_timeout_default = if self.probe_timeout_given { self.probe_timeout_ms } else { open_timeout_ms };
         Ok(Config {
             failure_threshold: threshold("failureThreshold", patch.failure_threshold, self.failure_threshold)?,
             success_threshold,
@@ -133,6 +139,8 @@ impl Config {
                 MIN_WINDOW_MS,
                 self.error_rate_window_ms,
             )?,
+            half_open_given: self.half_open_given || patch.half_open_max_calls.is_some(),
+            probe_timeout_given: self.probe_timeout_given || patch.probe_timeout_ms.is_some(),
         })
     }
 }
@@ -201,6 +209,17 @@ mod tests {
         assert_eq!((c.open_timeout_ms, c.probe_timeout_ms), (1_000, 4_000));
         let c = c.apply(&ConfigPatch { open_timeout_ms: Some(9.0), ..Default::default() }).unwrap();
         assert_eq!(c.probe_timeout_ms, 4_000, "a probe timeout given once is kept");
+    }
+
+    #[test]
+    fn a_value_given_in_the_defaults_is_kept_even_when_it_equals_what_it_would_follow() {
+        // Defaults give probeTimeoutMs 60000 (equal to the open timeout); an override changes only
+        // the open timeout: the probe timeout stays the 60000 that was asked for.
+        let p = ConfigPatch { probe_timeout_ms: Some(60_000.0), half_open_max_calls: Some(2.0), ..Default::default() };
+        let defaults = Config::default().apply(&p).unwrap();
+        let o = ConfigPatch { open_timeout_ms: Some(1_000.0), success_threshold: Some(5.0), ..Default::default() };
+        let c = defaults.apply(&o).unwrap();
+        assert_eq!((c.probe_timeout_ms, c.half_open_max_calls), (60_000, 2));
     }
 
     #[test]

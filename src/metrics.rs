@@ -47,6 +47,8 @@ pub struct Metrics {
     pub released: u64,
     /// Outcomes that arrived with a permit of an older generation: not counted.
     pub late_outcomes: u64,
+    /// Permits outstanding when the breaker was reset: their reports change nothing.
+    pub abandoned: u64,
     /// Transition counts, `[from][to]` by state code.
     pub transitions: [[u32; 3]; 3],
     /// The last few transitions, oldest first.
@@ -69,6 +71,7 @@ impl Metrics {
             rejections: 0,
             released: 0,
             late_outcomes: 0,
+            abandoned: 0,
             transitions: [[0; 3]; 3],
             recent: VecDeque::new(),
             recovery: Recovery::default(),

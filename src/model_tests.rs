@@ -202,6 +202,7 @@ proptest! {
                 }
                 Op::Reset => {
                     model.look(now);
+                    model.permits.iter_mut().for_each(|p| p.1 = false); // reset abandons them
                     model.enter(State::Closed, now);
                     breaker.reset(now, &mut ev);
                 }
@@ -211,7 +212,8 @@ proptest! {
             prop_assert_eq!(model.successes, breaker.half_open_successes());
             prop_assert_eq!(model.in_flight(), breaker.in_flight());
             let m = breaker.metrics();
-            prop_assert_eq!(m.admitted, m.successes + m.failures_total() + m.released + m.late_outcomes + breaker.in_flight());
+            let reported = m.successes + m.failures_total() + m.released + m.late_outcomes + m.abandoned;
+            prop_assert_eq!(m.admitted, reported + breaker.in_flight());
             if model.state == State::HalfOpen {
                 prop_assert_eq!(model.probes_out() as u32, breaker.probes_in_flight());
                 prop_assert!(breaker.probes_in_flight() <= h);

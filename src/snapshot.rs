@@ -73,8 +73,10 @@ pub struct Calls {
     pub released: u64,
     /// Outcomes that arrived after a state change (their permit's generation had passed): not counted.
     pub late_outcomes: u64,
+    /// Permits outstanding when the breaker was reset (`reset()` abandons them).
+    pub abandoned: u64,
     /// Permits admitted and not yet reported: `admitted = successes + failures + released +
-    /// lateOutcomes + inFlight`, always.
+    /// lateOutcomes + abandoned + inFlight`, always.
     pub in_flight: u64,
 }
 
@@ -113,6 +115,7 @@ impl Snapshot {
                 rejections: m.rejections,
                 released: m.released,
                 late_outcomes: m.late_outcomes,
+                abandoned: m.abandoned,
                 in_flight: b.in_flight(),
             },
             error_rate,

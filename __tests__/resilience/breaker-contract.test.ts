@@ -11,7 +11,7 @@ import { caught } from './helpers/caught';
 /** The accounting identity every status keeps: each admitted call is in exactly one bucket. */
 function accounted(s: BreakerStatus): boolean {
   const c = s.calls;
-  return c.admitted === c.successes + c.failures + c.released + c.lateOutcomes + c.inFlight;
+  return c.admitted === c.successes + c.failures + c.released + c.lateOutcomes + c.abandoned + c.inFlight;
 }
 
 const boom = async () => {
@@ -115,7 +115,8 @@ describe('two-step permits are exact in every state', () => {
           } else if (o.kind === 'forceOpen') {
             breaker.forceOpen();
           } else if (o.kind === 'reset') {
-            breaker.reset();
+            breaker.reset(); // abandons the permits not yet reported
+            for (const p of permits) reported.add(p);
           }
           const s = breaker.status();
           expect(accounted(s)).toBe(true);
@@ -251,5 +252,98 @@ describe('rejections', () => {
         throw oops;
       })).rejects.toBe(oops);
     }
+  });
+});
+
+describe('what a review found (red team)', () => {
+  test('a slow listener does not stretch how long JavaScript rejects by itself', async () => {
+    const breaker = new CircuitBreaker({ openTimeoutMs: 60, probeTimeoutMs: 20, successThreshold: 1 });
+    const spin = (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+    };
+    breaker.forceOpen();
+    spin(65);
+    expect(breaker.acquire()).toBeDefined(); // a probe that never reports
+    spin(25); // past its deadline: the next admission reopens the breaker (probe_timed_out)
+    let reopenedAt = 0;
+    breaker.onTransition((e) => {
+      if (e.reason === 'probe_timed_out') {
+        reopenedAt = Date.now();
+        spin(100); // a slow listener, inside the rejecting call
+      }
+    });
+    await expect(breaker.execute(async () => 'probe', () => 'fallback')).resolves.toBe('fallback');
+    expect(reopenedAt).toBeGreaterThan(0);
+    spin(Math.max(0, reopenedAt + 70 - Date.now())); // the 60 ms open timeout has passed
+    await expect(breaker.execute(async () => 'probe', () => 'fallback')).resolves.toBe('probe');
+  });
+
+  test('a frozen Error.stackTraceLimit still gives a CircuitOpenError, never a TypeError', async () => {
+    const original = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')!;
+    const breaker = new CircuitBreaker({ openTimeoutMs: 60_000 });
+    breaker.forceOpen();
+    Object.defineProperty(Error, 'stackTraceLimit', { value: 10, writable: false, configurable: true });
+    try {
+      for (let i = 0; i < 2; i++) expect((await caught(() => breaker.execute(async () => 1))).code).toBe('ERR_CIRCUIT_OPEN');
+    } finally {
+      Object.defineProperty(Error, 'stackTraceLimit', original);
+    }
+    expect(breaker.status().calls.rejections).toBe(2);
+  });
+
+  test('a listener throwing a hostile value loses no event for the others and escapes nowhere', async () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const hostile = new Proxy({}, { getPrototypeOf: () => { throw new Error('trap'); }, get: () => { throw new Error('trap'); } });
+    const breaker = new CircuitBreaker({ clock: new ManualClock(), failureThreshold: 1 });
+    const seen: string[] = [];
+    breaker.onTransition(() => {
+      throw hostile;
+    });
+    breaker.onTransition(async () => {
+      throw hostile;
+    });
+    breaker.onTransition((e) => seen.push(`${e.from}->${e.to}`));
+    try {
+      await breaker.execute(boom).catch(() => undefined);
+      breaker.reset();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).toEqual(['CLOSED->OPEN', 'OPEN->CLOSED']);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('a listener added while an event is delivered starts with the next event', () => {
+    const breaker = new CircuitBreaker({ clock: new ManualClock() });
+    const late: string[] = [];
+    breaker.onTransition(() => {
+      if (late.length === 0) breaker.onTransition((e) => late.push(e.to));
+    });
+    breaker.forceOpen();
+    expect(late).toEqual([]);
+    breaker.reset();
+    expect(late).toEqual(['CLOSED']);
+  });
+
+  test('a probeTimeoutMs given in the defaults is kept when an override changes only openTimeoutMs', () => {
+    const registry = new AgentCircuitBreaker({
+      agents: ['a'],
+      defaults: { probeTimeoutMs: 60_000 },
+      overrides: { a: { openTimeoutMs: 1_000 } },
+      clock: new ManualClock(),
+    });
+    expect(registry.status('a').config).toMatchObject({ openTimeoutMs: 1_000, probeTimeoutMs: 60_000 });
+  });
+
+  test('reset() abandons permits a caller never reported: counted, and their reports change nothing', () => {
+    const breaker = new CircuitBreaker({ clock: new ManualClock() });
+    const permits = [breaker.acquire()!, breaker.acquire()!];
+    breaker.reset();
+    const s = breaker.status();
+    expect([s.calls.abandoned, s.calls.inFlight]).toEqual([2, 0]);
+    expect(breaker.fail(permits[0])).toBe(false);
+    expect(breaker.status().calls).toEqual(s.calls);
+    expect(accounted(breaker.status())).toBe(true);
   });
 });

@@ -42,6 +42,24 @@ import type {
 /** A settled promise: `.then` on it queues a microtask without async_hooks' bookkeeping. */
 const SETTLED = Promise.resolve();
 
+/**
+ * Makes an error without stack frames (`Error.stackTraceLimit` 0 while it is built), or with the
+ * usual stack if the limit cannot be changed (frozen, or a getter): never throws for that reason.
+ */
+function stackless<E>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return make();
+  }
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Options of a stand-alone `CircuitBreaker`. */
 export interface CircuitBreakerOptions extends BreakerConfig {
   /** The breaker's id in statuses, events and errors. @default 'default' */
@@ -120,11 +138,17 @@ export class CircuitBreaker {
         const now = performance.now();
         if (now < this.openUntil) {
           if (++words[base + PENDING_REJECTIONS] >= FLUSH_EVERY) this.hot.flush(this.slot);
-          return this.rejected(fallback, 'OPEN', Math.ceil(this.openUntil - now));
+          return this.rejected(fallback, 'OPEN', Math.ceil(this.openUntil - now) + 1);
         }
       }
-      const permit = this.admitSlow();
-      return permit < 0 ? this.rejectedNatively(permit, fallback) : this.executeAdmitted(permit, fn);
+      // Time and generation are read around the native call, before any listener runs: a slow
+      // listener must not stretch how long JavaScript goes on rejecting by itself.
+      const before = this.engine.monotonic ? performance.now() : 0;
+      const permit = this.hot.admit(this.slot);
+      const generation = words[base + GENERATION];
+      if (words[0] !== 0) this.engine.drain();
+      if (permit >= 0) return this.executeAdmitted(permit, fn);
+      return this.rejectedNatively(permit, fallback, before, generation);
     }
     // Fast path: CLOSED with no failures pending, so a success changes no state.
     words[fast + PENDING_ADMITTED]++;
@@ -163,14 +187,7 @@ export class CircuitBreaker {
         return Promise.reject(error);
       }
     }
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    let error: CircuitOpenError;
-    try {
-      error = new CircuitOpenError(this.agent, state, retryAfterMs);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    const error = stackless(() => new CircuitOpenError(this.agent, state, retryAfterMs));
     return new Promise<never>((_, reject) => {
       SETTLED.then(() => reject(error));
     });
@@ -178,16 +195,17 @@ export class CircuitBreaker {
 
   /**
    * A rejection decided natively: `code` is `-1 - (retryAfterMs * 4 + state code)`. While OPEN on
-   * the monotonic clock, remembers until when (less 1 ms for the native clock's truncation) the
-   * breaker surely stays OPEN, so that the calls until then are rejected without native code.
+   * the monotonic clock, remembers until when the breaker surely stays OPEN (from `before`, read
+   * before the native call, less 1 ms for the native clock's truncation) and in which generation,
+   * so that the calls until then are rejected without native code.
    */
-  private rejectedNatively<F>(code: number, fallback?: () => F | PromiseLike<F>): Promise<F> {
+  private rejectedNatively<F>(code: number, fallback: (() => F | PromiseLike<F>) | undefined, before: number, generation: number): Promise<F> {
     const r = -1 - code;
     const state = STATES[r % 4];
     const retryAfterMs = Math.floor(r / 4);
     if (state === 'OPEN' && this.engine.monotonic) {
-      this.openGeneration = this.words[this.base + GENERATION];
-      this.openUntil = performance.now() + retryAfterMs - 1;
+      this.openGeneration = generation;
+      this.openUntil = before + retryAfterMs - 1;
     }
     return this.rejected(fallback, state, retryAfterMs);
   }
@@ -307,7 +325,7 @@ export class CircuitBreaker {
       throw new CircuitBreakerError('ERR_INVALID_ARG', 'a transition listener must be a function');
     }
     return this.engine.subscribe((event) => {
-      if (event.agent === this.agent) listener(event);
+      return event.agent === this.agent ? listener(event) : undefined; // its promise, if any, is watched
     });
   }
 }

@@ -7,7 +7,7 @@ import { ManualClock, NativeRegistry } from './native';
 import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
 
-/** The words table's layout; it mirrors `src/registry.rs`. */
+/** The words table's layout; it mirrors `src/registry.rs` (a test checks). */
 export const HEADER = 4;
 export const STRIDE = 6;
 export const FAST = 0;
@@ -16,7 +16,7 @@ export const PENDING_SUCCESSES = 2;
 export const STATE = 3;
 export const PENDING_REJECTIONS = 4;
 export const GENERATION = 5;
-/** A CLOSED permit is the generation times 2^20 (the low 20 bits hold a probe token). */
+/** A permit is the generation times 2^20 plus a token in the low 20 bits; token 0 is the fast path's. */
 export const PERMIT_SCALE = 1048576;
 /** Fast-path successes are folded into the native counts at least this often. */
 export const FLUSH_EVERY = 4096;
@@ -71,8 +71,13 @@ export interface EngineOptions {
   onTransition?: TransitionListener;
 }
 
+/** Reports a listener's failure as a process warning; never throws, whatever the error is. */
 function warnListener(error: unknown): void {
-  process.emitWarning(`agent-circuit-breaker: a transition listener failed: ${describe(error)}`);
+  try {
+    process.emitWarning(`agent-circuit-breaker: a transition listener failed: ${describe(error)}`);
+  } catch {
+    // A hostile error value (or a throwing warning handler) must not stop the other listeners.
+  }
 }
 
 /** One native registry and what its handles share. */
@@ -144,8 +149,9 @@ export class Engine {
     }
   }
 
+  /** Hands one event to the listeners subscribed now (one added meanwhile starts with the next). */
   private deliver(event: TransitionEvent): void {
-    for (const listener of this.listeners) {
+    for (const listener of [...this.listeners]) {
       try {
         const returned: unknown = listener(event);
         if (returned instanceof Promise) returned.catch(warnListener);

@@ -49,8 +49,17 @@ export class CircuitOpenError extends CircuitBreakerError {
   }
 }
 
-/** Describes any value for an error message without calling its methods (which may throw). */
+/** Describes any value for an error message without calling its methods; never throws. */
 export function describe(value: unknown): string {
+  try {
+    return describeUnsafe(value);
+  } catch {
+    return 'a value that cannot be described';
+  }
+}
+
+/** `describe`, which a Proxy trap or a throwing `message` getter can make throw. */
+function describeUnsafe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 140 ? `${value.slice(0, 140)}...` : value);
   if (value instanceof Error) return value.message;
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {

@@ -96,7 +96,9 @@ export interface BreakerStatus {
     released: number;
     /** Outcomes reported after a state change (their permit's generation had passed): not counted. */
     lateOutcomes: number;
-    /** Permits admitted and not yet reported: admitted = successes + failures + released + lateOutcomes + inFlight. */
+    /** Permits outstanding when the breaker was reset: `reset()` abandons them, and their reports change nothing. */
+    abandoned: number;
+    /** Permits admitted and not yet reported: admitted = successes + failures + released + lateOutcomes + abandoned + inFlight. */
     inFlight: number;
   };
   /** The rolling error rate. */
