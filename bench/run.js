@@ -54,6 +54,8 @@ function measureNode() {
 
 /** Criterion's median estimates, in ns, by bench id (from target/criterion/.../estimates.json). */
 function measureRust() {
+  // Results of benches that no longer exist would otherwise be read back as current figures.
+  fs.rmSync(path.join(root, 'target', 'criterion'), { recursive: true, force: true });
   execFileSync('cargo', ['bench', '--no-default-features', '--bench', 'core', '--', '--warm-up-time', '1', '--measurement-time', '3'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
