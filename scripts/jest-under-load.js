@@ -29,7 +29,13 @@ try {
     if (ok) passed++;
     else failed++;
     console.log(`run ${run}/${RUNS}: ${ok ? 'pass' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(0)} s; ${summary}`);
-    if (!ok) console.log(jest.stderr.split('\n').filter((l) => /●|✕/.test(l)).slice(0, 20).join('\n'));
+    if (!ok) {
+      // Each failure's heading and the lines after it (the assertion and where it failed).
+      const lines = jest.stderr.split('\n');
+      lines.forEach((l, at) => {
+        if (/^\s+● /.test(l)) console.log(lines.slice(at, at + 14).join('\n'));
+      });
+    }
   }
 } finally {
   hog.kill('SIGKILL');
