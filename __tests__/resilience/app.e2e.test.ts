@@ -256,7 +256,10 @@ describe('the marketplace app', () => {
     for (const body of bodies) await send(body);
     expect(await send('['.repeat(100_000) + ']'.repeat(100_000))).toBe(400); // deep nesting
     expect(await send(`{"input":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`)).toBe(400); // deep input
-    expect(await send(Buffer.alloc(10 * 1024 * 1024, 'x'))).toBe(400); // 10 MB
+    // 10 MB: the server answers 400 after 64 KiB and stops reading, so the client may still be
+    // writing when the connection closes (EPIPE / ECONNRESET): both mean the body was refused.
+    const huge = await send(Buffer.alloc(10 * 1024 * 1024, 'x')).catch((e: NodeJS.ErrnoException) => e.code);
+    expect([400, 'EPIPE', 'ECONNRESET']).toContain(huge);
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '']) {
       expect(await send('{"input":{}}', type)).toBe(415);
     }
