@@ -264,7 +264,7 @@ impl NativeRegistry {
             "header": r::HEADER, "stride": r::STRIDE, "fast": r::FAST, "pendingAdmitted": r::PENDING_ADMITTED,
             "pendingSuccesses": r::PENDING_SUCCESSES, "state": r::STATE, "pendingEvents": r::PENDING_EVENTS,
             "pendingRejections": r::PENDING_REJECTIONS, "generation": r::GENERATION,
-            "permitScale": 1u64 << crate::breaker::PROBE_BITS,
+            "permitScale": 1u64 << crate::breaker::TOKEN_BITS,
             "states": crate::breaker::State::ALL.map(|s| s.as_str()),
             "failureReasons": crate::breaker::Failure::ALL.map(|f| f.as_str()),
         })

@@ -135,28 +135,28 @@ pub struct Permit {
     /// The breaker's generation when the permit was issued.
     pub generation: u32,
     /// The permit's token (1..), or 0 for a call admitted on the registry's fast path.
-    pub probe: u32,
+    pub token: u32,
 }
 
 /// Permit tokens take the low 20 bits of an encoded permit; generations the 31 bits above.
-pub const PROBE_BITS: u32 = 20;
-const PROBE_MASK: u32 = (1 << PROBE_BITS) - 1;
+pub const TOKEN_BITS: u32 = 20;
+const TOKEN_MASK: u32 = (1 << TOKEN_BITS) - 1;
 /// The most permits a breaker keeps outstanding; past it, `acquire` rejects until some are reported.
-pub const MAX_OUTSTANDING: usize = PROBE_MASK as usize;
+pub const MAX_OUTSTANDING: usize = TOKEN_MASK as usize;
 /// Generations wrap at 2^31 so that a CLOSED permit fits a JavaScript Int32Array word.
 pub const GENERATION_MASK: u32 = 0x7FFF_FFFF;
 
 impl Permit {
     /// The permit as one integer below 2^51, safe as a JavaScript number.
     pub fn encode(self) -> u64 {
-        ((self.generation as u64) << PROBE_BITS) | self.probe as u64
+        ((self.generation as u64) << TOKEN_BITS) | self.token as u64
     }
 
     /// The permit an integer from [`Permit::encode`] stands for, or `None` if it cannot be one.
     pub fn decode(n: u64) -> Option<Permit> {
-        let generation = n >> PROBE_BITS;
+        let generation = n >> TOKEN_BITS;
         (generation <= GENERATION_MASK as u64)
-            .then(|| Permit { generation: generation as u32, probe: (n as u32) & PROBE_MASK })
+            .then(|| Permit { generation: generation as u32, token: (n as u32) & TOKEN_MASK })
     }
 }
 
@@ -333,16 +333,18 @@ impl Breaker {
     pub fn acquire(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> Result<Permit, Rejected> {
         let room = self.outstanding.len() < MAX_OUTSTANDING;
         let admitted = match self.observe(now_ms, events) {
-            State::Closed if room => Some(self.next_token(false, now_ms)),
+            State::Closed if room => Some(self.next_token()),
             State::HalfOpen if room && self.probes.len() < self.config.half_open_max_calls as usize => {
-                Some(self.next_token(true, now_ms))
+                let token = self.next_token();
+                self.probes.push((token, now_ms));
+                Some(token)
             }
             _ => None,
         };
         match admitted {
             Some(token) => {
                 self.metrics.admitted += 1;
-                Ok(Permit { generation: self.generation, probe: token })
+                Ok(Permit { generation: self.generation, token })
             }
             None => {
                 self.metrics.rejections += 1;
@@ -352,14 +354,11 @@ impl Breaker {
     }
 
     /// A free token (1..=2^20-1), now outstanding; the caller has checked there is room.
-    fn next_token(&mut self, probe: bool, now_ms: u64) -> u32 {
+    fn next_token(&mut self) -> u32 {
         loop {
-            self.last_token = if self.last_token >= PROBE_MASK { 1 } else { self.last_token + 1 };
+            self.last_token = if self.last_token >= TOKEN_MASK { 1 } else { self.last_token + 1 };
             if !self.outstanding.contains_key(&self.last_token) {
                 self.outstanding.insert(self.last_token, self.generation);
-                if probe {
-                    self.probes.push((self.last_token, now_ms));
-                }
                 return self.last_token;
             }
         }
@@ -405,16 +404,16 @@ impl Breaker {
 
     /// Takes `permit` off the outstanding ones (and its probe place); false if it was not outstanding.
     fn take_permit(&mut self, permit: Permit) -> bool {
-        if permit.probe == 0 {
+        if permit.token == 0 {
             let outstanding = self.untracked > 0;
             self.untracked = self.untracked.saturating_sub(1);
             return outstanding;
         }
-        if self.outstanding.get(&permit.probe) != Some(&permit.generation) {
+        if self.outstanding.get(&permit.token) != Some(&permit.generation) {
             return false;
         }
-        self.outstanding.remove(&permit.probe);
-        if let Some(i) = self.probes.iter().position(|&(p, _)| p == permit.probe) {
+        self.outstanding.remove(&permit.token);
+        if let Some(i) = self.probes.iter().position(|&(p, _)| p == permit.token) {
             self.probes.swap_remove(i);
         }
         true

@@ -200,7 +200,7 @@ fn each_probe_permit_counts_once() {
     assert_eq!(run.b.record(p, Outcome::Success, 60_001, &mut run.events), Recorded::Ignored);
     assert_eq!((run.b.state(), run.b.half_open_successes(), run.b.probes_in_flight()), (HalfOpen, 1, 1));
     // A forged probe token is refused the same way.
-    let forged = Permit { generation: p.generation, probe: 999 };
+    let forged = Permit { generation: p.generation, token: 999 };
     assert_eq!(run.b.record(forged, Outcome::Success, 60_001, &mut run.events), Recorded::Ignored);
     assert_eq!(run.b.metrics().late_outcomes, 0);
 }
@@ -222,7 +222,7 @@ fn a_closed_permit_counts_once() {
 fn fast_path_permits_are_settled_against_their_count() {
     let mut b = Breaker::new(cfg(), 0);
     let mut ev = vec![];
-    let fast = Permit { generation: b.generation(), probe: 0 };
+    let fast = Permit { generation: b.generation(), token: 0 };
     assert_eq!(b.record(fast, ERR, 0, &mut ev), Recorded::Ignored, "no fast-path call is in flight");
     b.fold_fast_path(0, 3, 1, 2); // three admitted, one already succeeded; two rejected
     assert_eq!(b.metrics().rejections, 2);
@@ -326,11 +326,11 @@ fn transition_history_keeps_the_last_few() {
 
 #[test]
 fn permits_encode_as_safe_javascript_integers() {
-    let p = Permit { generation: GENERATION_MASK, probe: (1 << PROBE_BITS) - 1 };
+    let p = Permit { generation: GENERATION_MASK, token: (1 << TOKEN_BITS) - 1 };
     assert!(p.encode() < (1u64 << 53));
     assert_eq!(Permit::decode(p.encode()), Some(p));
     assert_eq!(Permit::decode(1u64 << 52), None);
-    assert_eq!(Permit::decode(5 << PROBE_BITS), Some(Permit { generation: 5, probe: 0 }));
+    assert_eq!(Permit::decode(5 << TOKEN_BITS), Some(Permit { generation: 5, token: 0 }));
 }
 
 #[test]

@@ -103,15 +103,18 @@ fn outcome_of(v: f64) -> Result<Outcome, Thrown> {
     }
 }
 
+/// A rejection from `admit` packs the state code under the remaining time: `-1 - (retryAfterMs *
+/// REJECTION_STATES + state code)` (mirrored as `REJECTION_STATES` in lib/resilience/engine.ts).
+pub const REJECTION_STATES: f64 = 4.0;
+
 /// `admit(slot)`: a permit (a non-negative integer), or, when the breaker rejects the call, the
-/// negative number `-1 - (retryAfterMs * 4 + state code)`: one call tells JavaScript all it needs
-/// for the rejection.
+/// negative rejection code above: one call tells JavaScript all it needs for the rejection.
 unsafe extern "C" fn admit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     entry(env, info, 1, |r, [slot, ..]| {
         let slot = r.check_slot(slot)?;
         Ok(match r.acquire(slot) {
             Ok(permit) => permit.encode() as f64,
-            Err(no) => -1.0 - (no.retry_after_ms as f64 * 4.0 + no.state.code() as f64),
+            Err(no) => -1.0 - (no.retry_after_ms as f64 * REJECTION_STATES + no.state.code() as f64),
         })
     })
 }

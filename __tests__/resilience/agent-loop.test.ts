@@ -513,14 +513,19 @@ describe("callAgent's edges (issue 10)", () => {
     ]);
   });
 
-  test('14. agent ids named like Object.prototype members get their URLs', () => {
-    const ids = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
-    const env = {
+  /** Agent ids that are Object.prototype member names, and an environment giving each a URL. */
+  const prototypeNamedAgents = () => ({
+    ids: ['constructor', '__proto__', 'toString', 'hasOwnProperty'],
+    env: {
       AGENT_CONSTRUCTOR_URL: 'http://127.0.0.1:9/c',
       AGENT___PROTO___URL: 'http://127.0.0.1:9/p',
       AGENT_TOSTRING_URL: 'http://127.0.0.1:9/t',
       AGENT_HASOWNPROPERTY_URL: 'http://127.0.0.1:9/h',
-    };
+    },
+  });
+
+  test('14. agent ids named like Object.prototype members get their URLs', () => {
+    const { ids, env } = prototypeNamedAgents();
     const { urls } = configFromEnv(env, ids);
     expect(ids.map((id) => urls.get(id))).toEqual(Object.values(env));
     expect([...urls.keys()]).toEqual(ids);
@@ -528,13 +533,7 @@ describe("callAgent's edges (issue 10)", () => {
   });
 
   test('14. the loop calls, caches and falls back for agents named like Object.prototype members', async () => {
-    const ids = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
-    const env = {
-      AGENT_CONSTRUCTOR_URL: 'http://127.0.0.1:9/c',
-      AGENT___PROTO___URL: 'http://127.0.0.1:9/p',
-      AGENT_TOSTRING_URL: 'http://127.0.0.1:9/t',
-      AGENT_HASOWNPROPERTY_URL: 'http://127.0.0.1:9/h',
-    };
+    const { ids, env } = prototypeNamedAgents();
     const { agents, loop } = setup({ env, agents: ids });
     const entries = await loop.runAgentLoop({ sku: 1 });
     expect(entries).toEqual(ids.map((agent) => ({ agent, result: { phases: [agent], fallback: false, cached: false } })));

@@ -23,6 +23,7 @@ import {
   PENDING_REJECTIONS,
   PENDING_SUCCESSES,
   PERMIT_SCALE,
+  REJECTION_STATES,
   STATE,
   STATES,
   STRIDE,
@@ -142,8 +143,9 @@ export class CircuitBreaker {
         }
       }
       // Time and generation are read around the native call, before any listener runs: a slow
-      // listener must not stretch how long JavaScript goes on rejecting by itself.
-      const before = this.engine.monotonic ? performance.now() : 0;
+      // listener must not stretch how long JavaScript goes on rejecting by itself. Only a breaker
+      // already OPEN needs the time (-1: none read); a probe or a CLOSED call does not pay for it.
+      const before = this.engine.monotonic && words[base + STATE] === 1 ? performance.now() : -1;
       const permit = this.hot.admit(this.slot);
       const generation = words[base + GENERATION];
       if (words[0] !== 0) this.engine.drain();
@@ -194,16 +196,16 @@ export class CircuitBreaker {
   }
 
   /**
-   * A rejection decided natively: `code` is `-1 - (retryAfterMs * 4 + state code)`. While OPEN on
-   * the monotonic clock, remembers until when the breaker surely stays OPEN (from `before`, read
-   * before the native call, less 1 ms for the native clock's truncation) and in which generation,
-   * so that the calls until then are rejected without native code.
+   * A rejection decided natively (`code`: see `REJECTION_STATES`). While OPEN, given the time read
+   * before the native call (`before`, -1 if none), remembers until when the breaker surely stays
+   * OPEN (less 1 ms for the native clock's truncation) and in which generation, so that the calls
+   * until then are rejected without native code.
    */
   private rejectedNatively<F>(code: number, fallback: (() => F | PromiseLike<F>) | undefined, before: number, generation: number): Promise<F> {
     const r = -1 - code;
-    const state = STATES[r % 4];
-    const retryAfterMs = Math.floor(r / 4);
-    if (state === 'OPEN' && this.engine.monotonic) {
+    const state = STATES[r % REJECTION_STATES];
+    const retryAfterMs = Math.floor(r / REJECTION_STATES);
+    if (state === 'OPEN' && before >= 0) {
       this.openGeneration = generation;
       this.openUntil = before + retryAfterMs - 1;
     }

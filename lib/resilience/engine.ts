@@ -18,6 +18,8 @@ export const PENDING_REJECTIONS = 4;
 export const GENERATION = 5;
 /** A permit is the generation times 2^20 plus a token in the low 20 bits; token 0 is the fast path's. */
 export const PERMIT_SCALE = 1048576;
+/** `admit`'s rejection code is `-1 - (retryAfterMs * REJECTION_STATES + state code)` (src/hot.rs). */
+export const REJECTION_STATES = 4;
 /** Fast-path successes are folded into the native counts at least this often. */
 export const FLUSH_EVERY = 4096;
 /** State codes, as `src/breaker.rs` numbers them. */
