@@ -244,6 +244,20 @@ fn permits_stay_outstanding_across_transitions_until_reported() {
 }
 
 #[test]
+fn a_breaker_holds_at_most_max_outstanding_permits_until_reset() {
+    let mut b = Breaker::new(cfg(), 0);
+    let mut ev = vec![];
+    for _ in 0..MAX_OUTSTANDING {
+        b.acquire(0, &mut ev).expect("room for another permit");
+    }
+    assert_eq!(MAX_OUTSTANDING, 1_048_575);
+    assert_eq!(b.acquire(0, &mut ev), Err(Rejected { state: Closed, retry_after_ms: 0 }));
+    b.reset(0, &mut ev);
+    assert_eq!((b.in_flight(), b.metrics().abandoned), (0, MAX_OUTSTANDING as u64));
+    assert!(b.acquire(0, &mut ev).is_ok());
+}
+
+#[test]
 fn reset_abandons_the_permits_still_outstanding() {
     let mut run = Run::table(cfg(), &[(0, Hold, Closed), (0, Hold, Closed), (0, Reset, Closed)]);
     assert_eq!((run.b.in_flight(), run.b.metrics().abandoned), (0, 2));

@@ -159,6 +159,22 @@ describe('every transition reaches every listener once, in order', () => {
   });
 });
 
+test('a listener that causes 100,000 transitions in a row: all delivered in order, no stack overflow', () => {
+  const breaker = new CircuitBreaker({ clock: new ManualClock() });
+  const reasons: string[] = [];
+  breaker.onTransition((e) => {
+    reasons.push(`${e.from}->${e.to}`);
+    if (reasons.length < 100_000) breaker.forceOpen();
+  });
+  breaker.forceOpen();
+  expect(reasons).toHaveLength(100_000);
+  expect(reasons.slice(0, 2)).toEqual(['CLOSED->OPEN', 'OPEN->OPEN']);
+  expect(breaker.status().transitions).toEqual([
+    { from: 'CLOSED', to: 'OPEN', count: 1 },
+    { from: 'OPEN', to: 'OPEN', count: 99_999 },
+  ]);
+});
+
 describe('ids that are Object.prototype names', () => {
   const names = ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf'];
 
@@ -309,6 +325,7 @@ describe('what a review found (red team)', () => {
       breaker.reset();
       await new Promise((resolve) => setImmediate(resolve));
       expect(seen).toEqual(['CLOSED->OPEN', 'OPEN->CLOSED']);
+      expect(warn).toHaveBeenCalledTimes(4); // two listeners failing, twice each: reported, not thrown
     } finally {
       warn.mockRestore();
     }

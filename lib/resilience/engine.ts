@@ -144,7 +144,14 @@ export class Engine {
     if (this.delivering) return;
     this.delivering = true;
     try {
-      for (let i = 0; i < this.queue.length; i++) this.deliver(this.queue[i]);
+      // A listener that keeps causing transitions keeps the queue growing: drop what was delivered.
+      for (let i = 0; i < this.queue.length; i++) {
+        this.deliver(this.queue[i]);
+        if (i === 4095) {
+          this.queue.splice(0, 4096);
+          i = -1;
+        }
+      }
     } finally {
       this.queue.length = 0;
       this.delivering = false;
