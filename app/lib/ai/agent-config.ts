@@ -4,11 +4,9 @@
  * message naming the variable.
  */
 
+import { DEFAULT_AGENTS } from 'agent-circuit-breaker';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRY_BYTES } from './fallback-cache';
 import { MAX_RESPONSE_BYTES } from './transport';
-
-/** The five marketplace agents. */
-export const MARKETPLACE_AGENTS = ['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop'] as const;
 
 /** What the agent loop runs with. */
 export interface AgentLoopConfig {
@@ -89,7 +87,7 @@ function httpUrl(name: string, raw: string): string {
  */
 export function configFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-  agents: readonly string[] = MARKETPLACE_AGENTS,
+  agents: readonly string[] = DEFAULT_AGENTS,
 ): AgentLoopConfig {
   const urls = agentUrls(env, agents);
   const redis = env.REDIS_URL?.trim();

@@ -6,6 +6,7 @@
  */
 
 import Redis from 'ioredis';
+import { within } from './deadline';
 import { MemoryCache, type CacheEntry, type FallbackCache, type MemoryCacheOptions } from './fallback-cache';
 
 /** Options of the Redis-backed cache. */
@@ -18,16 +19,6 @@ export interface RedisCacheOptions extends MemoryCacheOptions {
   budgetMs?: number;
   /** Told about Redis trouble, at most once per 10 s. */
   onError?: (error: Error) => void;
-}
-
-/** A timer that resolves to `undefined` after `ms`, unref'd so it never keeps the process alive. */
-function deadline(ms: number): { promise: Promise<undefined>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, ms, undefined);
-    timer.unref();
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
 }
 
 /**
@@ -90,18 +81,11 @@ export class RedisCache implements FallbackCache {
 
   /** Runs a Redis command, resolving to undefined on error or after the budget. */
   private async bounded<T>(command: () => Promise<T>): Promise<T | undefined> {
-    const timer = deadline(this.budgetMs);
-    try {
-      return await Promise.race([
-        command().catch((e: Error) => {
-          this.onError(e);
-          return undefined;
-        }),
-        timer.promise,
-      ]);
-    } finally {
-      timer.cancel();
-    }
+    const reported = command().catch((e: Error) => {
+      this.onError(e);
+      return undefined;
+    });
+    return within(reported, this.budgetMs);
   }
 
   peek(agent: string, key: string): CacheEntry | undefined {

@@ -4,6 +4,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { json } from './response';
 
 /** Whether `authorization` carries `Bearer <token>`, compared in constant time (hashes of equal length). */
 export function bearerMatches(authorization: string | null, token: string): boolean {
@@ -11,14 +12,6 @@ export function bearerMatches(authorization: string | null, token: string): bool
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b) && given.length > 0;
-}
-
-/** A JSON response with `Cache-Control: no-store`. */
-export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
 }
 
 /** 401 unless the request may read diagnostics and metrics (no token set, or the right one given). */

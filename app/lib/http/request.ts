@@ -3,7 +3,7 @@
  * Every problem is a 4xx with a message that says what is wrong.
  */
 
-import { json } from './auth';
+import { json } from './response';
 
 /** The largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,8 +1,8 @@
 /** POST /api/marketplace/analyze: runs the agent loop over `{ input, agents? }`; one result per agent. */
 
 import { getAgentLoop } from '../../../lib/ai/agent-loop';
-import { json } from '../../../lib/http/auth';
 import { readAnalyzeRequest } from '../../../lib/http/request';
+import { json } from '../../../lib/http/response';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';

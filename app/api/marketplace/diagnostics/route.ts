@@ -1,8 +1,9 @@
 /** GET /api/marketplace/diagnostics: every agent's breaker state, recommendation and metrics. */
 
 import { getAgentLoop } from '../../../lib/ai/agent-loop';
-import { denyReader, json } from '../../../lib/http/auth';
+import { denyReader } from '../../../lib/http/auth';
 import { diagnostics } from '../../../lib/http/diagnostics';
+import { json } from '../../../lib/http/response';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';

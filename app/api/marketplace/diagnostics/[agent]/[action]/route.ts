@@ -4,8 +4,9 @@
  */
 
 import { getAgentLoop } from '../../../../../lib/ai/agent-loop';
-import { denyOperator, json } from '../../../../../lib/http/auth';
+import { denyOperator } from '../../../../../lib/http/auth';
 import { diagnose } from '../../../../../lib/http/diagnostics';
+import { json } from '../../../../../lib/http/response';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
