@@ -33,8 +33,6 @@ export declare class NativeRegistry {
    * and the monotonic clock, or `clock` if given.
    */
   constructor(defaults?: object, maxAgents?: number, clock?: ManualClock)
-  /** The agent ids a registry starts with by default: the five marketplaces. */
-  static defaultAgents(): Array<string>
   /** Adds a breaker for `agentId` (the defaults with `config` applied); returns its slot. */
   add(agentId: string, config?: object): number
   /** The slot of `agentId`; `ERR_UNKNOWN_AGENT` naming the known ids if it has no breaker. */
@@ -50,12 +48,10 @@ export declare class NativeRegistry {
   /** Every breaker's row of the metrics table, in slot order; the columns are `tableColumns()`. */
   metricsTable(): Float64Array
   /**
-   * The words table's layout and the codes the hot path uses, as JSON; the TypeScript layer
-   * mirrors them as constants, and a test checks that the two agree.
+   * The contract's constants (see `src/contract.rs`) as JSON: what `lib/resilience/contract.ts`
+   * was generated from, for a test that checks the loaded binary agrees with it.
    */
-  static layoutJson(): string
-  /** The names of the metrics table's columns. */
-  static tableColumns(): Array<string>
+  static contractJson(): string
   /** Opens the breaker in `slot` now. */
   forceOpen(slot: number): void
   /** Closes the breaker in `slot` now and clears its consecutive counts. */
@@ -67,6 +63,6 @@ export declare class NativeRegistry {
   drainTransitionsJson(): string
   /** The registry clock's reading, in milliseconds. */
   nowMs(): number
-  /** The hot path: the words table and the per-call functions (see the `registry` module docs). */
+  /** The hot path: the words table and the per-call functions (see the `words` module docs). */
   hotPath(): { words: Int32Array; admit(slot: number): number; settle(slot: number, permit: number, outcome: number): number; state(slot: number): number; openRemainingMs(slot: number): number; flush(slot: number): number }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use agent_circuit_breaker::breaker::{Breaker, Failure, Outcome};
 use agent_circuit_breaker::clock::{Clock, ManualTime};
-use agent_circuit_breaker::config::{Config, ConfigPatch};
+use agent_circuit_breaker::config::{Config, ConfigPatch, MaxAgents};
 use agent_circuit_breaker::registry::Registry;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use parking_lot::Mutex;
@@ -55,7 +55,7 @@ fn trip_and_recover(c: &mut Criterion) {
 }
 
 fn registry_of(n: usize) -> Registry {
-    let mut r = Registry::new(Config::default(), n, Clock::Manual(Arc::new(ManualTime::new(0)))).unwrap();
+    let mut r = Registry::new(Config::default(), MaxAgents::new(Some(n as f64)).unwrap(), Clock::Manual(Arc::new(ManualTime::new(0))));
     for i in 0..n {
         let slot = r.add(&format!("agent-{i}"), &ConfigPatch::default()).unwrap() as usize;
         let p = r.acquire(slot).unwrap();

@@ -14,23 +14,21 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::clock::{Clock, ManualTime};
-use crate::config::{show_number, Config, ConfigPatch};
+use crate::config::{show_number, whole, Config, ConfigPatch, MaxAgents, MAX_ID_CHARS, SAFE_INTEGER_LIMIT};
+use crate::error::panic_message;
 use crate::hot::{self, Shared, Thrown};
-use crate::registry::{Registry, DEFAULT_AGENTS};
-
+use crate::registry::Registry;
+use crate::types::ErrorCode;
 
 fn to_js(t: Thrown) -> napi::Error<&'static str> {
-    napi::Error::new(t.0, t.1)
+    napi::Error::new(t.0.as_str(), t.1)
 }
 
 /// Runs `f` with panics caught, so JavaScript gets an `ERR_INTERNAL` Error and the process lives.
 fn guard<T>(f: impl FnOnce() -> std::result::Result<T, Thrown>) -> Result<T, &'static str> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r.map_err(to_js),
-        Err(p) => {
-            let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
-            Err(napi::Error::new("ERR_INTERNAL", format!("internal error in agent-circuit-breaker: {}", what.unwrap_or_default())))
-        }
+        Err(p) => Err(to_js(Thrown(ErrorCode::Internal, panic_message(&*p)))),
     }
 }
 
@@ -60,17 +58,18 @@ fn describe(t: sys::napi_valuetype) -> &'static str {
 unsafe fn read_id(env: sys::napi_env, v: sys::napi_value) -> std::result::Result<String, Thrown> {
     let t = type_of(env, v);
     if t != sys::ValueType::napi_string {
-        return Err(Thrown("ERR_INVALID_AGENT_ID", format!("invalid agent id: expected a string, got {}", describe(t))));
+        return Err(Thrown(ErrorCode::InvalidAgentId, format!("invalid agent id: expected a string, got {}", describe(t))));
     }
     let mut len = 0usize;
     sys::napi_get_value_string_utf16(env, v, ptr::null_mut(), 0, &mut len);
-    if len > 4 * crate::registry::MAX_ID_CHARS {
-        return Err(Thrown("ERR_INVALID_AGENT_ID", format!("invalid agent id: it has {len} UTF-16 units; ids are 1 to 128 characters")));
+    // A cheap bound before copying (the character count is checked by the registry).
+    if len > 4 * MAX_ID_CHARS {
+        return Err(Thrown(ErrorCode::InvalidAgentId, format!("invalid agent id: it has {len} UTF-16 units; ids are 1 to {MAX_ID_CHARS} characters")));
     }
     let mut buf = vec![0u16; len + 1];
     sys::napi_get_value_string_utf16(env, v, buf.as_mut_ptr(), buf.len(), &mut len);
     String::from_utf16(&buf[..len]).map_err(|_| {
-        Thrown("ERR_INVALID_AGENT_ID", "invalid agent id: it contains a lone surrogate (not well-formed UTF-16)".into())
+        Thrown(ErrorCode::InvalidAgentId, "invalid agent id: it contains a lone surrogate (not well-formed UTF-16)".into())
     })
 }
 
@@ -83,7 +82,7 @@ unsafe fn read_number(env: sys::napi_env, v: sys::napi_value, field: &str) -> st
             sys::napi_get_value_double(env, v, &mut n);
             Ok(Some(n))
         }
-        t => Err(Thrown("ERR_CIRCUIT_CONFIG", format!("{field} must be a number, got {}", describe(t)))),
+        t => Err(Thrown(ErrorCode::CircuitConfig, format!("{field} must be a number, got {}", describe(t)))),
     }
 }
 
@@ -91,7 +90,8 @@ unsafe fn read_number(env: sys::napi_env, v: sys::napi_value, field: &str) -> st
 unsafe fn get(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr) -> std::result::Result<sys::napi_value, Thrown> {
     let mut v = ptr::null_mut();
     if sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) != sys::Status::napi_ok {
-        return Err(Thrown("PendingException", format!("reading {key:?} threw")));
+        // The getter's exception stays pending: napi-rs leaves it to JavaScript.
+        return Err(Thrown(ErrorCode::Internal, format!("reading {key:?} threw")));
     }
     Ok(v)
 }
@@ -102,7 +102,7 @@ unsafe fn read_patch(env: sys::napi_env, v: Option<sys::napi_value>) -> std::res
     match type_of(env, v) {
         sys::ValueType::napi_undefined => return Ok(ConfigPatch::default()),
         sys::ValueType::napi_object => {}
-        t => return Err(Thrown("ERR_CIRCUIT_CONFIG", format!("config must be an object, got {}", describe(t)))),
+        t => return Err(Thrown(ErrorCode::CircuitConfig, format!("config must be an object, got {}", describe(t)))),
     }
     let field = |key: &std::ffi::CStr, name: &str| -> std::result::Result<Option<f64>, Thrown> { read_number(env, get(env, v, key)?, name) };
     Ok(ConfigPatch {
@@ -116,7 +116,7 @@ unsafe fn read_patch(env: sys::napi_env, v: Option<sys::napi_value>) -> std::res
 }
 
 fn json<T: serde::Serialize>(v: &T) -> std::result::Result<String, Thrown> {
-    serde_json::to_string(v).map_err(|e| Thrown("ERR_INTERNAL", e.to_string()))
+    serde_json::to_string(v).map_err(|e| Thrown(ErrorCode::Internal, e.to_string()))
 }
 
 /// A clock that moves only when `advance(ms)` is called: give it to a registry to test timeouts instantly.
@@ -149,7 +149,7 @@ impl ManualClock {
             let now = self.time.now_ms();
             let moved = self.time.advance(ms).ok_or_else(|| {
                 let why = format!("ms would move the manual clock from {now} past its maximum, 2^53 - 1 (Number.MAX_SAFE_INTEGER)");
-                Thrown("ERR_INVALID_ARG", format!("{why} (got {})", show_number(ms as f64)))
+                Thrown(ErrorCode::InvalidArg, format!("{why} (got {})", show_number(ms as f64)))
             })?;
             Ok(moved as f64)
         })
@@ -164,10 +164,9 @@ impl ManualClock {
 
 /// Reads a non-negative integer number of milliseconds below 2^53.
 unsafe fn read_ms(env: sys::napi_env, v: sys::napi_value, name: &str) -> std::result::Result<u64, Thrown> {
-    let bad = |got: String| Thrown("ERR_INVALID_ARG", format!("{name} must be a non-negative integer number of milliseconds (got {got})"));
+    let bad = |got: String| Thrown(ErrorCode::InvalidArg, format!("{name} must be a non-negative integer number of milliseconds (got {got})"));
     match read_number(env, v, name) {
-        Ok(Some(n)) if n >= 0.0 && n == n.trunc() && n < 9007199254740992.0 => Ok(n as u64),
-        Ok(Some(n)) => Err(bad(show_number(n))),
+        Ok(Some(n)) => whole(n, SAFE_INTEGER_LIMIT).ok_or_else(|| bad(show_number(n))),
         _ => Err(bad(describe(type_of(env, v)).to_owned())),
     }
 }
@@ -186,24 +185,16 @@ impl NativeRegistry {
     #[napi(constructor, ts_args_type = "defaults?: object, maxAgents?: number, clock?: ManualClock")]
     pub fn new(env: Env, defaults: Option<Unknown>, max_agents: Option<Unknown>, clock: Option<&ManualClock>) -> Result<Self, &'static str> {
         guard(|| unsafe {
-            let defaults = Config::default().apply(&read_patch(env.raw(), defaults.map(|d| d.raw()))?).map_err(|e| Thrown("ERR_CIRCUIT_CONFIG", e.to_string()))?;
+            let config_error = |e: crate::config::ConfigError| Thrown(ErrorCode::CircuitConfig, e.to_string());
+            let defaults = Config::default().apply(&read_patch(env.raw(), defaults.map(|d| d.raw()))?).map_err(config_error)?;
             let max = match max_agents {
-                Some(m) => read_number(env.raw(), m.raw(), "maxAgents")?.unwrap_or(1000.0),
-                None => 1000.0,
+                Some(m) => read_number(env.raw(), m.raw(), "maxAgents")?,
+                None => None,
             };
-            if !(max >= 1.0 && max == max.trunc() && max <= crate::registry::MAX_AGENTS_LIMIT as f64) {
-                return Err(Thrown("ERR_CIRCUIT_CONFIG", format!("maxAgents must be an integer in 1..=1000000 (got {})", show_number(max))));
-            }
+            let max = MaxAgents::new(max).map_err(config_error)?;
             let clock = clock.map_or_else(Clock::monotonic, |c| Clock::Manual(c.time.clone()));
-            let registry = Registry::new(defaults, max as usize, clock)?;
-            Ok(NativeRegistry { shared: Arc::new(Mutex::new(registry)) })
+            Ok(NativeRegistry { shared: Arc::new(Mutex::new(Registry::new(defaults, max, clock))) })
         })
-    }
-
-    /// The agent ids a registry starts with by default: the five marketplaces.
-    #[napi]
-    pub fn default_agents() -> Vec<String> {
-        DEFAULT_AGENTS.iter().map(|s| s.to_string()).collect()
     }
 
     /// Adds a breaker for `agentId` (the defaults with `config` applied); returns its slot.
@@ -255,26 +246,11 @@ impl NativeRegistry {
         guard(|| Ok(Float64Array::new(self.shared.lock().metrics_table())))
     }
 
-    /// The words table's layout and the codes the hot path uses, as JSON; the TypeScript layer
-    /// mirrors them as constants, and a test checks that the two agree.
+    /// The contract's constants (see `src/contract.rs`) as JSON: what `lib/resilience/contract.ts`
+    /// was generated from, for a test that checks the loaded binary agrees with it.
     #[napi]
-    pub fn layout_json() -> String {
-        use crate::registry as r;
-        serde_json::json!({
-            "header": r::HEADER, "stride": r::STRIDE, "fast": r::FAST, "pendingAdmitted": r::PENDING_ADMITTED,
-            "pendingSuccesses": r::PENDING_SUCCESSES, "state": r::STATE, "pendingEvents": r::PENDING_EVENTS,
-            "pendingRejections": r::PENDING_REJECTIONS, "generation": r::GENERATION,
-            "permitScale": 1u64 << crate::breaker::TOKEN_BITS,
-            "states": crate::breaker::State::ALL.map(|s| s.as_str()),
-            "failureReasons": crate::breaker::Failure::ALL.map(|f| f.as_str()),
-        })
-        .to_string()
-    }
-
-    /// The names of the metrics table's columns.
-    #[napi]
-    pub fn table_columns() -> Vec<String> {
-        crate::snapshot::TABLE_COLUMNS.iter().map(|s| s.to_string()).collect()
+    pub fn contract_json() -> String {
+        crate::contract::json()
     }
 
     /// Opens the breaker in `slot` now.
@@ -299,17 +275,7 @@ impl NativeRegistry {
     /// `{agent, from, to, reason, atMs, consecutiveFailures}`.
     #[napi]
     pub fn drain_transitions_json(&self) -> Result<String, &'static str> {
-        guard(|| {
-            let events = self.shared.lock().drain_events();
-            let events: Vec<_> = events
-                .iter()
-                .map(|e| serde_json::json!({
-                    "agent": e.agent, "from": e.transition.from, "to": e.transition.to, "reason": e.transition.reason,
-                    "atMs": e.transition.at_ms, "consecutiveFailures": e.transition.consecutive_failures,
-                }))
-                .collect();
-            json(&events)
-        })
+        guard(|| json(&self.shared.lock().drain_events()))
     }
 
     /// The registry clock's reading, in milliseconds.
@@ -318,7 +284,7 @@ impl NativeRegistry {
         self.shared.lock().now_ms() as f64
     }
 
-    /// The hot path: the words table and the per-call functions (see the `registry` module docs).
+    /// The hot path: the words table and the per-call functions (see the `words` module docs).
     #[napi(
         ts_return_type = "{ words: Int32Array; admit(slot: number): number; settle(slot: number, permit: number, outcome: number): number; state(slot: number): number; openRemainingMs(slot: number): number; flush(slot: number): number }"
     )]

@@ -17,184 +17,10 @@ use std::collections::HashMap;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-
-/// The three states of a breaker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum State {
-    /// Calls pass; consecutive failures are counted.
-    #[serde(rename = "CLOSED")]
-    Closed,
-    /// Calls are rejected until the open timeout has passed.
-    #[serde(rename = "OPEN")]
-    Open,
-    /// A limited number of probe calls pass; their outcomes decide.
-    #[serde(rename = "HALF_OPEN")]
-    HalfOpen,
-}
-
-impl State {
-    /// All states, in the order of their codes.
-    pub const ALL: [State; 3] = [State::Closed, State::Open, State::HalfOpen];
-
-    /// The state's name as JavaScript, JSON and Prometheus spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Closed => "CLOSED",
-            State::Open => "OPEN",
-            State::HalfOpen => "HALF_OPEN",
-        }
-    }
-
-    /// The state's small-integer code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
-    pub fn code(self) -> usize {
-        self as usize
-    }
-}
-
-/// Why a transition happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// CLOSED → OPEN: the consecutive failures reached `failure_threshold`.
-    FailureThreshold,
-    /// OPEN → HALF_OPEN: `open_timeout_ms` passed.
-    OpenTimeoutElapsed,
-    /// HALF_OPEN → OPEN: a probe failed.
-    ProbeFailed,
-    /// HALF_OPEN → OPEN: a probe did not report within `probe_timeout_ms`.
-    ProbeTimedOut,
-    /// HALF_OPEN → CLOSED: `success_threshold` probes succeeded.
-    SuccessThreshold,
-    /// Any → OPEN by an operator.
-    ForcedOpen,
-    /// Any → CLOSED by an operator; counts cleared.
-    Reset,
-}
-
-/// What kind of failure an outcome was. The names are the `reason` labels of the failure counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// Any error the caller did not classify further.
-    Error,
-    /// The call took longer than its timeout.
-    Timeout,
-    /// The connection failed (refused, reset, DNS).
-    Network,
-    /// The remote answered with a 5xx status.
-    Http5xx,
-    /// The remote answered 429 Too Many Requests.
-    RateLimited,
-    /// The remote answered with a body that is not a valid result.
-    InvalidResponse,
-}
-
-impl Failure {
-    /// All failure kinds, in the order of their codes.
-    pub const ALL: [Failure; 6] = [
-        Failure::Error,
-        Failure::Timeout,
-        Failure::Network,
-        Failure::Http5xx,
-        Failure::RateLimited,
-        Failure::InvalidResponse,
-    ];
-
-    /// The failure's name as JavaScript, JSON and Prometheus spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Failure::Error => "error",
-            Failure::Timeout => "timeout",
-            Failure::Network => "network",
-            Failure::Http5xx => "http_5xx",
-            Failure::RateLimited => "rate_limited",
-            Failure::InvalidResponse => "invalid_response",
-        }
-    }
-}
-
-impl serde::Serialize for Failure {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// How an admitted call ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The call succeeded.
-    Success,
-    /// The call failed.
-    Failure(Failure),
-    /// The call was cancelled or its error does not count: the permit is returned, nothing counted.
-    Released,
-}
-
-/// The right to make one call, tagged with the generation that issued it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Permit {
-    /// The breaker's generation when the permit was issued.
-    pub generation: u32,
-    /// The permit's token (1..), or 0 for a call admitted on the registry's fast path.
-    pub token: u32,
-}
-
-/// Permit tokens take the low 20 bits of an encoded permit; generations the 31 bits above.
-pub const TOKEN_BITS: u32 = 20;
-const TOKEN_MASK: u32 = (1 << TOKEN_BITS) - 1;
-/// The most permits a breaker keeps outstanding; past it, `acquire` rejects until some are reported.
-pub const MAX_OUTSTANDING: usize = TOKEN_MASK as usize;
-/// Generations wrap at 2^31 so that a CLOSED permit fits a JavaScript Int32Array word.
-pub const GENERATION_MASK: u32 = 0x7FFF_FFFF;
-
-impl Permit {
-    /// The permit as one integer below 2^51, safe as a JavaScript number.
-    pub fn encode(self) -> u64 {
-        ((self.generation as u64) << TOKEN_BITS) | self.token as u64
-    }
-
-    /// The permit an integer from [`Permit::encode`] stands for, or `None` if it cannot be one.
-    pub fn decode(n: u64) -> Option<Permit> {
-        let generation = n >> TOKEN_BITS;
-        (generation <= GENERATION_MASK as u64)
-            .then(|| Permit { generation: generation as u32, token: (n as u32) & TOKEN_MASK })
-    }
-}
-
-/// Why a call was not admitted, and how long until it might be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rejected {
-    /// The state that rejected the call (OPEN, or HALF_OPEN with all probes taken).
-    pub state: State,
-    /// Milliseconds until the breaker turns HALF_OPEN (0 when HALF_OPEN).
-    pub retry_after_ms: u64,
-}
-
-/// What became of a reported outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recorded {
-    /// The outcome was counted toward the current state.
-    Counted,
-    /// The permit was of an older generation: nothing changed but the late count.
-    Late,
-    /// The permit was not outstanding (already reported, or never issued): nothing changed at all.
-    Ignored,
-}
-
-/// One state change, as logged and kept in the recent history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Transition {
-    /// The state before.
-    pub from: State,
-    /// The state after.
-    pub to: State,
-    /// Why it changed.
-    pub reason: Reason,
-    /// When, in milliseconds on the breaker's clock.
-    pub at_ms: u64,
-    /// The consecutive failures at that moment.
-    pub consecutive_failures: u32,
-}
+pub use crate::types::{
+    Failure, Outcome, Permit, Reason, Recorded, Rejected, State, Transition, GENERATION_MASK, MAX_OUTSTANDING,
+    TOKEN_BITS, TOKEN_MASK,
+};
 
 /// One circuit breaker.
 #[derive(Clone, Debug)]
@@ -282,9 +108,10 @@ impl Breaker {
         &self.metrics
     }
 
-    /// The counts and history, mutable (the error-rate window is brought up to date when read).
-    pub fn metrics_mut(&mut self) -> &mut Metrics {
-        &mut self.metrics
+    /// Drops the error-rate window's buckets that have left it by `now_ms`: the explicit step
+    /// before a status is read at `now_ms` (reading needs no `&mut`).
+    pub fn advance_window(&mut self, now_ms: u64) {
+        self.metrics.window.advance(now_ms);
     }
 
     /// Counts calls the registry admitted on its fast path (token-0 permits), those of them that

@@ -1,4 +1,6 @@
-//! Breaker settings, their defaults, and the range checks applied to numbers that arrive from JavaScript.
+//! Breaker settings, their defaults, and every range check on values that arrive from JavaScript:
+//! thresholds and durations, `maxAgents`, agent ids, and the whole numbers (slots, permits,
+//! milliseconds) the binding reads. The binding checks only types; the ranges live here.
 
 use std::fmt;
 
@@ -8,22 +10,71 @@ pub const MAX_THRESHOLD: u32 = 10_000;
 pub const MAX_DURATION_MS: u64 = 24 * 60 * 60 * 1000;
 /// Smallest accepted error-rate window, in milliseconds (it is split into 60 buckets).
 pub const MIN_WINDOW_MS: u64 = 1_000;
+/// Largest accepted `maxAgents`.
+pub const MAX_AGENTS_LIMIT: usize = 1_000_000;
+/// `maxAgents` when none is given.
+pub const DEFAULT_MAX_AGENTS: usize = 1_000;
+/// Longest agent id, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+/// 2^53: JavaScript numbers below it are exact integers.
+pub const SAFE_INTEGER_LIMIT: f64 = 9007199254740992.0;
 
-/// The settings of one breaker. Every field has the default the story asks for.
+/// `v` as a whole number if it is one in `0..limit` (so NaN, infinities, fractions and negatives are not).
+pub fn whole(v: f64, limit: f64) -> Option<u64> {
+    (v >= 0.0 && v == v.trunc() && v < limit.min(SAFE_INTEGER_LIMIT)).then_some(v as u64)
+}
+
+/// A registry's capacity, checked: 1..=[`MAX_AGENTS_LIMIT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxAgents(usize);
+
+impl MaxAgents {
+    /// `maxAgents` from a JavaScript number (`None`: the default), or the error naming the range.
+    pub fn new(v: Option<f64>) -> Result<Self, ConfigError> {
+        let Some(v) = v else { return Ok(MaxAgents(DEFAULT_MAX_AGENTS)) };
+        integer_in("maxAgents", v, 1, MAX_AGENTS_LIMIT as u64, "").map(|n| MaxAgents(n as usize))
+    }
+
+    /// The number of breakers.
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// Checks an agent id: 1 to [`MAX_ID_CHARS`] characters, no control characters; `Err` says why not.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let chars = id.chars().count();
+    if chars == 0 {
+        return Err(format!("it is empty; ids are 1 to {MAX_ID_CHARS} characters"));
+    }
+    if chars > MAX_ID_CHARS {
+        return Err(format!("it has {chars} characters; ids are 1 to {MAX_ID_CHARS} characters"));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(format!("it contains the control character U+{:04X}", c as u32));
+    }
+    Ok(())
+}
+
+/// The settings of one breaker, every field filled in. Integers; checked natively, with an
+/// `ERR_CIRCUIT_CONFIG` error naming the field. Every field has the default the story asks for.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
-    /// Consecutive failures that open a CLOSED breaker. @default 5
+    /// Consecutive failures that open a CLOSED breaker, 1..=10000. @default 5
     pub failure_threshold: u32,
-    /// Successful probes that close a HALF_OPEN breaker. @default 2
+    /// Successful probes that close a HALF_OPEN breaker, 1..=10000. @default 2
     pub success_threshold: u32,
-    /// Probes a HALF_OPEN breaker lets run at once. @default successThreshold
+    /// Probes a HALF_OPEN breaker lets run at once, 1..=10000. @default successThreshold
     pub half_open_max_calls: u32,
-    /// How long the breaker stays OPEN before it lets a probe through. @default 60000
+    /// Milliseconds a breaker stays OPEN before it lets a probe through, 1..=86400000. @default 60000
     pub open_timeout_ms: u64,
-    /// How long a HALF_OPEN probe may run before the breaker reopens. @default openTimeoutMs
+    /// Milliseconds a HALF_OPEN probe may run before the breaker reopens (`probe_timed_out`),
+    /// 1..=86400000. Set it at least as long as the protected call's own timeout, or a slow but
+    /// healthy remote can never close the breaker. @default openTimeoutMs
     pub probe_timeout_ms: u64,
-    /// Length of the rolling window the error rate is measured over. @default 60000
+    /// Length of the rolling error-rate window in milliseconds, 1000..=86400000. @default 60000
     pub error_rate_window_ms: u64,
     /// Whether `half_open_max_calls` was given (else it follows `success_threshold`).
     #[serde(skip)]
@@ -146,97 +197,5 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn patch_one(field: &str, v: f64) -> ConfigPatch {
-        let mut p = ConfigPatch::default();
-        match field {
-            "failureThreshold" => p.failure_threshold = Some(v),
-            "successThreshold" => p.success_threshold = Some(v),
-            "halfOpenMaxCalls" => p.half_open_max_calls = Some(v),
-            "openTimeoutMs" => p.open_timeout_ms = Some(v),
-            "probeTimeoutMs" => p.probe_timeout_ms = Some(v),
-            "errorRateWindowMs" => p.error_rate_window_ms = Some(v),
-            _ => unreachable!(),
-        }
-        p
-    }
-
-    #[test]
-    fn defaults_are_the_storys() {
-        let c = Config::default();
-        assert_eq!((c.failure_threshold, c.success_threshold, c.half_open_max_calls), (5, 2, 2));
-        assert_eq!((c.open_timeout_ms, c.error_rate_window_ms), (60_000, 60_000));
-    }
-
-    #[test]
-    fn bad_numbers_are_refused_naming_the_field() {
-        let fields =
-            ["failureThreshold", "successThreshold", "halfOpenMaxCalls", "openTimeoutMs", "probeTimeoutMs", "errorRateWindowMs"];
-        for field in fields {
-            for v in [-1.0, 0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 4294967296.0, 1e300] {
-                let err = Config::default().apply(&patch_one(field, v)).unwrap_err();
-                assert_eq!(err.field, field);
-                assert!(err.to_string().starts_with(field), "{err}");
-                assert!(err.to_string().contains(&show_number(v)), "{err}");
-            }
-        }
-    }
-
-    #[test]
-    fn limits_are_inclusive() {
-        let ok = |f: &str, v: f64| Config::default().apply(&patch_one(f, v)).is_ok();
-        assert!(ok("failureThreshold", 1.0) && ok("failureThreshold", 10_000.0) && !ok("failureThreshold", 10_001.0));
-        assert!(ok("openTimeoutMs", 1.0) && ok("openTimeoutMs", 86_400_000.0) && !ok("openTimeoutMs", 86_400_001.0));
-        assert!(ok("errorRateWindowMs", 1_000.0) && !ok("errorRateWindowMs", 999.0));
-    }
-
-    #[test]
-    fn half_open_limit_follows_success_threshold_unless_given() {
-        let c = Config::default().apply(&ConfigPatch { success_threshold: Some(3.0), ..Default::default() }).unwrap();
-        assert_eq!(c.half_open_max_calls, 3);
-        let p = ConfigPatch { success_threshold: Some(3.0), half_open_max_calls: Some(1.0), ..Default::default() };
-        assert_eq!(Config::default().apply(&p).unwrap().half_open_max_calls, 1);
-    }
-
-    #[test]
-    fn probe_timeout_follows_open_timeout_unless_given() {
-        let c = Config::default().apply(&ConfigPatch { open_timeout_ms: Some(1_000.0), ..Default::default() }).unwrap();
-        assert_eq!((c.open_timeout_ms, c.probe_timeout_ms), (1_000, 1_000));
-        let p = ConfigPatch { open_timeout_ms: Some(1_000.0), probe_timeout_ms: Some(4_000.0), ..Default::default() };
-        let c = Config::default().apply(&p).unwrap();
-        assert_eq!((c.open_timeout_ms, c.probe_timeout_ms), (1_000, 4_000));
-        let c = c.apply(&ConfigPatch { open_timeout_ms: Some(9.0), ..Default::default() }).unwrap();
-        assert_eq!(c.probe_timeout_ms, 4_000, "a probe timeout given once is kept");
-    }
-
-    #[test]
-    fn a_value_given_in_the_defaults_is_kept_even_when_it_equals_what_it_would_follow() {
-        // Defaults give probeTimeoutMs 60000 (equal to the open timeout); an override changes only
-        // the open timeout: the probe timeout stays the 60000 that was asked for.
-        let p = ConfigPatch { probe_timeout_ms: Some(60_000.0), half_open_max_calls: Some(2.0), ..Default::default() };
-        let defaults = Config::default().apply(&p).unwrap();
-        let o = ConfigPatch { open_timeout_ms: Some(1_000.0), success_threshold: Some(5.0), ..Default::default() };
-        let c = defaults.apply(&o).unwrap();
-        assert_eq!((c.probe_timeout_ms, c.half_open_max_calls), (60_000, 2));
-    }
-
-    #[test]
-    fn numbers_print_as_javascript_does() {
-        assert_eq!(show_number(-1.0), "-1");
-        assert_eq!(show_number(1.5), "1.5");
-        assert_eq!(show_number(f64::NAN), "NaN");
-        assert_eq!(show_number(4294967296.0), "4294967296");
-        assert_eq!(show_number(f64::INFINITY), "Infinity");
-        assert_eq!(show_number(f64::NEG_INFINITY), "-Infinity");
-        assert_eq!(show_number(9.999999999999999e20), "999999999999999900000");
-        assert_eq!(show_number(1e21), "1e+21");
-        assert_eq!(show_number(-1e21), "-1e+21");
-        assert_eq!(show_number(1e300), "1e+300");
-        assert_eq!(show_number(5e-324), "5e-324");
-        assert_eq!(show_number(1e-6), "0.000001");
-        assert_eq!(show_number(1e-7), "1e-7");
-        assert_eq!(show_number(-0.0), "0");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -2,7 +2,7 @@
 //! JavaScript, and four small callbacks that take numbers and return a number.
 //!
 //! napi-rs's generated wrappers cost 65-300 ns a call; these cost about 15. JavaScript calls them
-//! only when the words table says it must (see [`crate::registry`]).
+//! only when the words table says it must (see [`crate::words`]).
 
 use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,14 +12,17 @@ use std::sync::Arc;
 use napi::sys;
 use parking_lot::Mutex;
 
-use crate::breaker::{Failure, Outcome, Permit, Recorded};
-use crate::registry::{Registry, RegistryError, Words};
+use crate::config::{show_number, whole, SAFE_INTEGER_LIMIT};
+use crate::error::{panic_message, RegistryError};
+use crate::registry::Registry;
+use crate::types::{ErrorCode, Outcome, Permit, Recorded};
+use crate::words::{decode_outcome, encode_rejection, Words};
 
 /// A registry shared between the binding object and the callbacks made for it.
 pub type Shared = Arc<Mutex<Registry>>;
 
 /// An error to throw into JavaScript: a stable code and a message.
-pub struct Thrown(pub &'static str, pub String);
+pub struct Thrown(pub ErrorCode, pub String);
 
 impl From<RegistryError> for Thrown {
     fn from(e: RegistryError) -> Self {
@@ -28,20 +31,15 @@ impl From<RegistryError> for Thrown {
 }
 
 /// Throws `code`/`message` as a JavaScript Error, unless an exception is already pending.
-pub unsafe fn throw(env: sys::napi_env, code: &str, message: &str) {
+pub unsafe fn throw(env: sys::napi_env, code: ErrorCode, message: &str) {
     let mut pending = false;
     sys::napi_is_exception_pending(env, &mut pending);
     if pending {
         return;
     }
-    let code = CString::new(code.replace('\0', "")).unwrap_or_default();
+    let code = CString::new(code.as_str()).unwrap_or_default();
     let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
     sys::napi_throw_error(env, code.as_ptr(), message.as_ptr());
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
-    format!("internal error in agent-circuit-breaker: {}", what.unwrap_or_else(|| "panic".into()))
 }
 
 /// Reads up to three numeric arguments and the callback's registry, runs `body` under the
@@ -61,7 +59,7 @@ unsafe fn entry(
     let mut args = [0f64; 3];
     for (i, arg) in args.iter_mut().enumerate().take(arity) {
         if i >= argc || sys::napi_get_value_double(env, argv[i], arg) != sys::Status::napi_ok {
-            throw(env, "ERR_INVALID_ARG", &format!("argument {} must be a number", i + 1));
+            throw(env, ErrorCode::InvalidArg, &format!("argument {} must be a number", i + 1));
             return ptr::null_mut();
         }
     }
@@ -74,7 +72,7 @@ unsafe fn entry(
             return ptr::null_mut();
         }
         Err(p) => {
-            throw(env, "ERR_INTERNAL", &panic_message(&*p));
+            throw(env, ErrorCode::Internal, &panic_message(&*p));
             return ptr::null_mut();
         }
     };
@@ -84,37 +82,27 @@ unsafe fn entry(
 }
 
 fn bad_arg(what: &str, v: f64) -> Thrown {
-    Thrown("ERR_INVALID_ARG", format!("{what} (got {})", crate::config::show_number(v)))
+    Thrown(ErrorCode::InvalidArg, format!("{what} (got {})", show_number(v)))
 }
 
 fn permit_of(v: f64) -> Result<Permit, Thrown> {
-    let ok = v >= 0.0 && v == v.trunc() && v < 9007199254740992.0;
-    ok.then(|| Permit::decode(v as u64)).flatten().ok_or_else(|| bad_arg("permit must be a number admit() returned", v))
+    whole(v, SAFE_INTEGER_LIMIT).and_then(Permit::decode).ok_or_else(|| bad_arg("permit must be a number admit() returned", v))
 }
 
 fn outcome_of(v: f64) -> Result<Outcome, Thrown> {
-    match v {
-        0.0 => Ok(Outcome::Success),
-        1.0 => Ok(Outcome::Released),
-        _ if v >= 2.0 && v == v.trunc() && v < 2.0 + Failure::ALL.len() as f64 => {
-            Ok(Outcome::Failure(Failure::ALL[v as usize - 2]))
-        }
-        _ => Err(bad_arg("outcome must be 0 (success), 1 (released) or 2-7 (a failure kind)", v)),
-    }
+    let outcomes = crate::words::OUTCOME_FAILURE as usize + crate::types::Failure::ALL.len();
+    let why = format!("outcome must be 0 (success), 1 (released) or 2-{} (a failure kind)", outcomes - 1);
+    whole(v, SAFE_INTEGER_LIMIT).and_then(decode_outcome).ok_or_else(|| bad_arg(&why, v))
 }
 
-/// A rejection from `admit` packs the state code under the remaining time: `-1 - (retryAfterMs *
-/// REJECTION_STATES + state code)` (mirrored as `REJECTION_STATES` in lib/resilience/engine.ts).
-pub const REJECTION_STATES: f64 = 4.0;
-
 /// `admit(slot)`: a permit (a non-negative integer), or, when the breaker rejects the call, the
-/// negative rejection code above: one call tells JavaScript all it needs for the rejection.
+/// negative code of [`encode_rejection`]: one call tells JavaScript all it needs for the rejection.
 unsafe extern "C" fn admit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     entry(env, info, 1, |r, [slot, ..]| {
         let slot = r.check_slot(slot)?;
         Ok(match r.acquire(slot) {
             Ok(permit) => permit.encode() as f64,
-            Err(no) => -1.0 - (no.retry_after_ms as f64 * REJECTION_STATES + no.state.code() as f64),
+            Err(no) => encode_rejection(no),
         })
     })
 }
@@ -165,7 +153,7 @@ fn check(status: sys::napi_status, what: &str) -> Result<(), Thrown> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(Thrown("ERR_INTERNAL", format!("Node-API call failed while {what} (status {status})")))
+        Err(Thrown(ErrorCode::Internal, format!("Node-API call failed while {what} (status {status})")))
     }
 }
 
@@ -188,7 +176,7 @@ pub unsafe fn hot_path(env: sys::napi_env, shared: &Shared) -> Result<sys::napi_
             let mut e = ptr::null_mut();
             sys::napi_get_and_clear_last_exception(env, &mut e);
         }
-        return Err(Thrown("ERR_UNSUPPORTED_RUNTIME", "this JavaScript runtime does not allow external ArrayBuffers, which agent-circuit-breaker needs".into()));
+        return Err(Thrown(ErrorCode::UnsupportedRuntime, "this JavaScript runtime does not allow external ArrayBuffers, which agent-circuit-breaker needs".into()));
     }
     let mut array = ptr::null_mut();
     check(sys::napi_create_typedarray(env, sys::TypedarrayType::int32_array, len, buffer, 0, &mut array), "creating the words table")?;
@@ -206,7 +194,7 @@ pub unsafe fn hot_path(env: sys::napi_env, shared: &Shared) -> Result<sys::napi_
         let made = sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(cb), data, &mut f);
         if made != sys::Status::napi_ok {
             drop(Arc::from_raw(data as *const Mutex<Registry>));
-            return Err(Thrown("ERR_INTERNAL", "Node-API could not create a function".into()));
+            return Err(Thrown(ErrorCode::Internal, "Node-API could not create a function".into()));
         }
         check(sys::napi_add_finalizer(env, f, data, Some(drop_shared), ptr::null_mut(), ptr::null_mut()), "attaching a finalizer")?;
         check(sys::napi_set_named_property(env, obj, name.as_ptr(), f), "setting a callback")?;

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::breaker::{Failure, State, Transition};
+use crate::types::{Failure, State, Transition};
 use crate::window::Window;
 
 /// How many transitions the recent history keeps.
@@ -10,6 +10,7 @@ pub const RECENT_TRANSITIONS: usize = 8;
 
 /// OPEN → CLOSED durations: how long recoveries took.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Recovery {
     /// Recoveries completed.
@@ -50,7 +51,7 @@ pub struct Metrics {
     /// Permits outstanding when the breaker was reset: their reports change nothing.
     pub abandoned: u64,
     /// Transition counts, `[from][to]` by state code.
-    pub transitions: [[u32; 3]; 3],
+    pub transitions: [[u32; State::ALL.len()]; State::ALL.len()],
     /// The last few transitions, oldest first.
     pub recent: VecDeque<Transition>,
     /// Recovery times.
@@ -72,7 +73,7 @@ impl Metrics {
             released: 0,
             late_outcomes: 0,
             abandoned: 0,
-            transitions: [[0; 3]; 3],
+            transitions: [[0; State::ALL.len()]; State::ALL.len()],
             recent: VecDeque::new(),
             recovery: Recovery::default(),
             last_failure: None,
@@ -110,8 +111,8 @@ impl Metrics {
 
     /// Transition counts as (from, to, count), only those that happened.
     pub fn transition_counts(&self) -> impl Iterator<Item = (State, State, u64)> + '_ {
-        State::ALL.into_iter().flat_map(move |from| {
-            State::ALL.into_iter().filter_map(move |to| {
+        State::ALL.iter().flat_map(move |&from| {
+            State::ALL.iter().filter_map(move |&to| {
                 let n = self.transitions[from.code()][to.code()] as u64;
                 (n > 0).then_some((from, to, n))
             })

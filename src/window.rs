@@ -23,6 +23,7 @@ struct Buckets {
 
 /// What the window holds at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct WindowTotals {
     /// The window's length in milliseconds.
@@ -47,8 +48,9 @@ impl Window {
         }
     }
 
-    /// Drops the buckets that have left the window by `now_ms`; at most 60 steps.
-    fn advance(&mut self, now_ms: u64) {
+    /// Drops the buckets that have left the window by `now_ms`; at most 60 steps. Call it before
+    /// [`Window::totals`] to read the window as of `now_ms`.
+    pub fn advance(&mut self, now_ms: u64) {
         let epoch = now_ms / self.bucket_ms;
         if epoch <= self.head {
             return;
@@ -81,9 +83,8 @@ impl Window {
         self.total_failures += (b.failures[i] - f0) as u64;
     }
 
-    /// The totals as seen at `now_ms`.
-    pub fn totals(&mut self, now_ms: u64) -> WindowTotals {
-        self.advance(now_ms);
+    /// The totals as of the last [`Window::advance`] (or [`Window::add`]).
+    pub fn totals(&self) -> WindowTotals {
         let (s, f) = (self.total_successes, self.total_failures);
         let ratio = if s + f == 0 { 0.0 } else { f as f64 / (s + f) as f64 };
         WindowTotals { window_ms: self.bucket_ms * BUCKETS as u64, successes: s, failures: f, ratio }
@@ -91,44 +92,5 @@ impl Window {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_within_the_window_and_forgets_after_it() {
-        let mut w = Window::new(60_000);
-        w.add(0, 3, 1);
-        w.add(30_000, 0, 4);
-        assert_eq!(w.totals(30_000), WindowTotals { window_ms: 60_000, successes: 3, failures: 5, ratio: 5.0 / 8.0 });
-        // At 59.999 s the first bucket is still inside; at 60 s it has left.
-        assert_eq!(w.totals(59_999).successes, 3);
-        assert_eq!(w.totals(60_000).successes, 0);
-        assert_eq!(w.totals(60_000).failures, 4);
-        assert_eq!(w.totals(90_000).failures, 0);
-    }
-
-    #[test]
-    fn only_failures_is_a_ratio_of_one() {
-        let mut w = Window::new(60_000);
-        w.add(0, 0, 3);
-        assert_eq!(w.totals(0).ratio, 1.0);
-        assert_eq!(Window::new(60_000).totals(0).ratio, 0.0);
-    }
-
-    #[test]
-    fn a_long_gap_clears_everything() {
-        let mut w = Window::new(60_000);
-        w.add(1_000, 10, 10);
-        assert_eq!(w.totals(10_000_000), WindowTotals { window_ms: 60_000, successes: 0, failures: 0, ratio: 0.0 });
-        w.add(10_000_000, 1, 0);
-        assert_eq!(w.totals(10_000_000).successes, 1);
-    }
-
-    #[test]
-    fn older_times_count_in_the_newest_bucket() {
-        let mut w = Window::new(60_000);
-        w.add(50_000, 0, 1);
-        w.add(10_000, 0, 1);
-        assert_eq!(w.totals(50_000).failures, 2);
-    }
-}
+#[path = "window_tests.rs"]
+mod tests;

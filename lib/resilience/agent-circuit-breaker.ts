@@ -7,15 +7,17 @@
  */
 
 import type { ManualClock } from './native';
-import { NativeRegistry } from './native';
 import { Attachment, CircuitBreaker } from './circuit-breaker';
+import { TABLE_COLUMNS } from './contract';
 import { Engine, checkConfigKeys } from './engine';
 import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, BreakerStatus, CircuitState, ErrorClassifier, MetricsTable, TransitionListener } from './types';
 
-/** The agents a registry starts with unless told otherwise. */
-export const DEFAULT_AGENTS: readonly string[] = Object.freeze(NativeRegistry.defaultAgents());
-const TABLE_COLUMNS: readonly string[] = Object.freeze(NativeRegistry.tableColumns());
+/**
+ * The agents a registry starts with unless told otherwise: the five marketplaces. The one list of
+ * them; the app, its configuration and the agent simulator take it from here.
+ */
+export const DEFAULT_AGENTS: readonly string[] = Object.freeze(['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop']);
 
 /** Options of an `AgentCircuitBreaker`. */
 export interface AgentCircuitBreakerOptions {
@@ -115,7 +117,7 @@ export class AgentCircuitBreaker {
   metricsTable(): MetricsTable {
     const values = this.engine.native.metricsTable();
     const nowMs = this.engine.native.nowMs();
-    if (this.engine.words[0] !== 0) this.engine.drain();
+    this.engine.drainIfPending();
     return { nowMs, agents: this.ids.slice(0, values.length / TABLE_COLUMNS.length), columns: TABLE_COLUMNS, values };
   }
 
@@ -155,7 +157,7 @@ export class AgentCircuitBreaker {
   /** The status of every agent's breaker, in the order they were added. */
   statusAll(): BreakerStatus[] {
     const all = JSON.parse(this.engine.native.statusAllJson()) as BreakerStatus[];
-    if (this.engine.words[0] !== 0) this.engine.drain();
+    this.engine.drainIfPending();
     return all;
   }
 

@@ -3,34 +3,26 @@
  * `AgentCircuitBreaker`. The state machine is native; this class admits calls, awaits them and
  * reports their outcomes.
  *
- * The hot path: while the breaker is CLOSED with no failures pending, the native words table holds
- * its generation (`FAST >= 0`), and a call is admitted and its success counted without crossing into
- * native code. Anything else (a failure, an OPEN or HALF_OPEN breaker) goes through the
- * hand-written native functions, which decide every transition.
+ * The hot path: while the breaker is CLOSED with no failures pending, its `Slot` (the words table
+ * shared with native code) admits a call and counts its success without crossing into native code.
+ * Anything else (a failure, an OPEN or HALF_OPEN breaker) goes through the hand-written native
+ * functions, which decide every transition.
  */
 
-import { performance } from 'node:perf_hooks';
 import type { ManualClock } from './native';
+import { FAILURE_REASONS, STATES } from './contract';
+import { Engine, checkConfigKeys } from './engine';
+import { CircuitBreakerError, CircuitOpenError, describe } from './errors';
 import {
-  Engine,
-  FAST,
-  FLUSH_EVERY,
-  GENERATION,
-  HEADER,
   OUTCOME_RELEASED,
   OUTCOME_SUCCESS,
-  PENDING_ADMITTED,
-  PENDING_REJECTIONS,
-  PENDING_SUCCESSES,
-  PERMIT_SCALE,
-  REJECTION_STATES,
-  STATE,
-  STATES,
-  STRIDE,
-  FAILURE_REASONS,
-  checkConfigKeys,
-} from './engine';
-import { CircuitBreakerError, CircuitOpenError, describe } from './errors';
+  Slot,
+  failureOutcome,
+  fastPermit,
+  isFastPermit,
+  rejectedRetryAfterMs,
+  rejectedState,
+} from './words';
 import type {
   BreakerConfig,
   BreakerStatus,
@@ -87,16 +79,8 @@ export class CircuitBreaker {
   /** The breaker's id (the agent id in a registry). */
   readonly agent: string;
   private readonly engine: Engine;
-  private readonly hot: Engine['hot'];
-  private readonly words: Int32Array;
-  private readonly slot: number;
-  private readonly base: number;
-  /** Index of this slot's FAST word. */
-  private readonly fast: number;
-  /** The generation of the OPEN period native code last rejected a call in, or -1. */
-  private openGeneration = -1;
-  /** Until when (`performance.now()`) that OPEN period surely lasts. */
-  private openUntil = 0;
+  /** This breaker's words in the shared table. */
+  private readonly slot: Slot;
 
   constructor(options: CircuitBreakerOptions | Attachment = {}) {
     let at: Attachment;
@@ -113,11 +97,7 @@ export class CircuitBreaker {
     }
     this.agent = at.agent;
     this.engine = at.engine;
-    this.hot = at.engine.hot;
-    this.words = at.engine.words;
-    this.slot = at.slot;
-    this.base = HEADER + at.slot * STRIDE;
-    this.fast = this.base + FAST;
+    this.slot = new Slot(at.engine, at.slot);
   }
 
   /**
@@ -129,50 +109,34 @@ export class CircuitBreaker {
     if (typeof fn !== 'function' || (fallback !== undefined && typeof fallback !== 'function')) {
       return Promise.reject(new CircuitBreakerError('ERR_INVALID_ARG', 'execute(fn, fallback?) takes functions'));
     }
-    const words = this.words;
-    const fast = this.fast;
-    const w = words[fast];
-    if (w < 0) {
-      const base = this.base;
-      if (words[base + GENERATION] === this.openGeneration && words[base + STATE] === 1) {
-        // OPEN, with no transition since native code said how long it would last.
-        const now = performance.now();
-        if (now < this.openUntil) {
-          if (++words[base + PENDING_REJECTIONS] >= FLUSH_EVERY) this.hot.flush(this.slot);
-          return this.rejected(fallback, 'OPEN', Math.ceil(this.openUntil - now) + 1);
-        }
-      }
-      // Time and generation are read around the native call, before any listener runs: a slow
-      // listener must not stretch how long JavaScript goes on rejecting by itself. Only a breaker
-      // already OPEN needs the time (-1: none read); a probe or a CLOSED call does not pay for it.
-      const before = this.engine.monotonic && words[base + STATE] === 1 ? performance.now() : -1;
-      const permit = this.hot.admit(this.slot);
-      const generation = words[base + GENERATION];
-      if (words[0] !== 0) this.engine.drain();
-      if (permit >= 0) return this.executeAdmitted(permit, fn);
-      return this.rejectedNatively(permit, fallback, before, generation);
-    }
+    const slot = this.slot;
+    const generation = slot.tryAdmit();
+    if (generation < 0) return this.executeSlow(fn, fallback);
     // Fast path: CLOSED with no failures pending, so a success changes no state.
-    words[fast + PENDING_ADMITTED]++;
     let result: T | PromiseLike<T>;
     try {
       result = fn();
     } catch (error) {
-      return Promise.reject(this.failed(w * PERMIT_SCALE, error));
+      return Promise.reject(this.failed(fastPermit(generation), error));
     }
     return Promise.resolve(result).then(
       (value) => {
-        if (words[fast] === w) {
-          if (++words[fast + PENDING_SUCCESSES] >= FLUSH_EVERY) this.hot.flush(this.slot);
-        } else {
-          this.settle(w * PERMIT_SCALE, OUTCOME_SUCCESS);
-        }
+        slot.creditSuccess(generation);
         return value;
       },
       (error) => {
-        throw this.failed(w * PERMIT_SCALE, error);
+        throw this.failed(fastPermit(generation), error);
       },
     );
+  }
+
+  /** A call the fast path cannot take: rejected without native code while surely OPEN, else decided natively. */
+  private executeSlow<T, F>(fn: () => T | PromiseLike<T>, fallback: (() => F | PromiseLike<F>) | undefined): Promise<T | F> {
+    const waitMs = this.slot.tryReject();
+    if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs);
+    const code = this.slot.admit();
+    if (code >= 0) return this.executeAdmitted(code, fn);
+    return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code));
   }
 
   /**
@@ -195,23 +159,6 @@ export class CircuitBreaker {
     });
   }
 
-  /**
-   * A rejection decided natively (`code`: see `REJECTION_STATES`). While OPEN, given the time read
-   * before the native call (`before`, -1 if none), remembers until when the breaker surely stays
-   * OPEN (less 1 ms for the native clock's truncation) and in which generation, so that the calls
-   * until then are rejected without native code.
-   */
-  private rejectedNatively<F>(code: number, fallback: (() => F | PromiseLike<F>) | undefined, before: number, generation: number): Promise<F> {
-    const r = -1 - code;
-    const state = STATES[r % REJECTION_STATES];
-    const retryAfterMs = Math.floor(r / REJECTION_STATES);
-    if (state === 'OPEN' && before >= 0) {
-      this.openGeneration = generation;
-      this.openUntil = before + retryAfterMs - 1;
-    }
-    return this.rejected(fallback, state, retryAfterMs);
-  }
-
   /** A call admitted natively (CLOSED with failures pending, or a HALF_OPEN probe). */
   private async executeAdmitted<T>(permit: number, fn: () => T | PromiseLike<T>): Promise<T> {
     let value: T;
@@ -220,26 +167,14 @@ export class CircuitBreaker {
     } catch (error) {
       throw this.failed(permit, error);
     }
-    this.settle(permit, OUTCOME_SUCCESS);
+    this.slot.settle(permit, OUTCOME_SUCCESS);
     return value;
   }
 
   /** Records `error` as the outcome of `permit` and returns it, to be rethrown. */
   private failed(permit: number, error: unknown): unknown {
-    this.settle(permit, this.engine.outcomeOf(error));
+    this.slot.settle(permit, this.engine.outcomeOf(error));
     return error;
-  }
-
-  private admitSlow(): number {
-    const permit = this.hot.admit(this.slot);
-    if (this.words[0] !== 0) this.engine.drain();
-    return permit;
-  }
-
-  private settle(permit: number, outcome: number): boolean {
-    const counted = this.hot.settle(this.slot, permit, outcome) === 1;
-    if (this.words[0] !== 0) this.engine.drain();
-    return counted;
   }
 
   /**
@@ -247,7 +182,7 @@ export class CircuitBreaker {
    * the breaker rejects. Report each permit exactly once with `succeed`, `fail` or `release`.
    */
   acquire(): number | undefined {
-    const permit = this.admitSlow();
+    const permit = this.slot.admit();
     return permit < 0 ? undefined : permit;
   }
 
@@ -257,24 +192,24 @@ export class CircuitBreaker {
   }
 
   /**
-   * Reports a permit from `acquire()`. Token 0 (a multiple of PERMIT_SCALE) belongs to the fast
-   * path's calls, which report themselves: acquire() never hands it out, so it was never issued.
+   * Reports a permit from `acquire()`. Token 0 belongs to the fast path's calls, which report
+   * themselves: acquire() never hands it out, so it was never issued.
    */
   private report(permit: number, outcome: number): boolean {
-    if (Number.isSafeInteger(permit) && permit >= 0 && permit % PERMIT_SCALE === 0) return false;
-    return this.settle(permit, outcome);
+    if (isFastPermit(permit)) return false;
+    return this.slot.settle(permit, outcome);
   }
 
   /** Reports a failure of kind `reason`; false if the permit was stale or already used. */
   fail(permit: number, reason: FailureReason = 'error'): boolean {
-    const i = FAILURE_REASONS.indexOf(reason);
-    if (i < 0) {
+    const outcome = failureOutcome(reason);
+    if (outcome < 0) {
       throw new CircuitBreakerError(
         'ERR_INVALID_ARG',
         `unknown failure reason ${describe(reason)}; known reasons are ${FAILURE_REASONS.join(', ')}`,
       );
     }
-    return this.report(permit, 2 + i);
+    return this.report(permit, outcome);
   }
 
   /** Returns a permit without an outcome (cancelled, or an error that does not count). */
@@ -287,38 +222,31 @@ export class CircuitBreaker {
    * one whose probe ran out of time reads OPEN). Only CLOSED is read without asking native code.
    */
   get state(): CircuitState {
-    let code = this.words[this.base + STATE];
-    if (code !== 0) {
-      code = this.hot.state(this.slot);
-      if (this.words[0] !== 0) this.engine.drain();
-    }
-    return STATES[code];
+    return STATES[this.slot.stateCode()];
   }
 
   /** Milliseconds until an OPEN breaker lets a probe through; 0 in other states. */
   get openRemainingMs(): number {
-    const ms = this.hot.openRemainingMs(this.slot);
-    if (this.words[0] !== 0) this.engine.drain();
-    return ms;
+    return this.slot.openRemainingMs();
   }
 
   /** Everything known about this breaker now. */
   status(): BreakerStatus {
-    const status = JSON.parse(this.engine.native.statusJson(this.slot)) as BreakerStatus;
-    if (this.words[0] !== 0) this.engine.drain();
+    const status = JSON.parse(this.engine.native.statusJson(this.slot.index)) as BreakerStatus;
+    this.engine.drainIfPending();
     return status;
   }
 
   /** Opens the breaker now; the open timeout starts again. Recorded as a transition. */
   forceOpen(): void {
-    this.engine.native.forceOpen(this.slot);
-    if (this.words[0] !== 0) this.engine.drain();
+    this.engine.native.forceOpen(this.slot.index);
+    this.engine.drainIfPending();
   }
 
   /** Closes the breaker now and clears its consecutive counts. Recorded as a transition. */
   reset(): void {
-    this.engine.native.reset(this.slot);
-    if (this.words[0] !== 0) this.engine.drain();
+    this.engine.native.reset(this.slot.index);
+    this.engine.drainIfPending();
   }
 
   /** Adds a listener for this breaker's transitions; returns the function that removes it. */

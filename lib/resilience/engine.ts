@@ -4,46 +4,13 @@
  */
 
 import { ManualClock, NativeRegistry } from './native';
+import { DEFAULT_CONFIG, FAILURE_REASONS } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
+import { OUTCOME_RELEASED, failureOutcome, hasPendingEvents, type HotPath, type SlotOwner } from './words';
 
-/** The words table's layout; it mirrors `src/registry.rs` (a test checks). */
-export const HEADER = 4;
-export const STRIDE = 6;
-export const FAST = 0;
-export const PENDING_ADMITTED = 1;
-export const PENDING_SUCCESSES = 2;
-export const STATE = 3;
-export const PENDING_REJECTIONS = 4;
-export const GENERATION = 5;
-/** A permit is the generation times 2^20 plus a token in the low 20 bits; token 0 is the fast path's. */
-export const PERMIT_SCALE = 1048576;
-/** `admit`'s rejection code is `-1 - (retryAfterMs * REJECTION_STATES + state code)` (src/hot.rs). */
-export const REJECTION_STATES = 4;
-/** Fast-path successes are folded into the native counts at least this often. */
-export const FLUSH_EVERY = 4096;
-/** State codes, as `src/breaker.rs` numbers them. */
-export const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
-/** Outcome codes for `settle`: 0 success, 1 released, 2 + the index here for a failure. */
-export const FAILURE_REASONS: readonly FailureReason[] = [
-  'error',
-  'timeout',
-  'network',
-  'http_5xx',
-  'rate_limited',
-  'invalid_response',
-];
-export const OUTCOME_SUCCESS = 0;
-export const OUTCOME_RELEASED = 1;
-
-const CONFIG_KEYS: readonly (keyof BreakerConfig)[] = [
-  'failureThreshold',
-  'successThreshold',
-  'halfOpenMaxCalls',
-  'openTimeoutMs',
-  'probeTimeoutMs',
-  'errorRateWindowMs',
-];
+/** The settings' names, from the generated contract. */
+const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as readonly (keyof BreakerConfig)[];
 
 /** Refuses settings objects with unknown keys (a typo would otherwise be ignored silently). */
 export function checkConfigKeys(config: unknown, where: string): void {
@@ -83,9 +50,9 @@ function warnListener(error: unknown): void {
 }
 
 /** One native registry and what its handles share. */
-export class Engine {
+export class Engine implements SlotOwner {
   readonly native: NativeRegistry;
-  readonly hot: ReturnType<NativeRegistry['hotPath']>;
+  readonly hot: HotPath;
   readonly words: Int32Array;
   /** True on the monotonic clock: handles may then reject calls while OPEN without native code. */
   readonly monotonic: boolean;
@@ -129,13 +96,17 @@ export class Engine {
       reason = 'error';
     }
     if (reason === null) return OUTCOME_RELEASED;
-    const i = FAILURE_REASONS.indexOf(reason);
-    return 2 + (i < 0 ? 0 : i);
+    const outcome = failureOutcome(reason);
+    return outcome < 0 ? failureOutcome('error') : outcome;
+  }
+
+  /** Drains (see `drain`) if transitions wait in native memory: call after every native call. */
+  drainIfPending(): void {
+    if (hasPendingEvents(this.words)) this.drain();
   }
 
   /**
-   * Hands transitions waiting in native memory to the listeners, each once and in order. Call when
-   * `words[0] !== 0`. A listener that causes transitions (by `reset()`, say) drains re-entrantly:
+   * Hands transitions waiting in native memory to the listeners, each once and in order. A listener that causes transitions (by `reset()`, say) drains re-entrantly:
    * those events join the queue behind the one being delivered, so every listener sees one order.
    */
   drain(): void {

@@ -1,17 +1,9 @@
 /** Errors thrown by agent-circuit-breaker. Each carries a stable `code`; assert on it, not on the class. */
 
-import type { CircuitState } from './types';
+import type { CircuitState, ErrorCode } from './contract';
 
-/** The codes this package's errors carry. */
-export type ErrorCode =
-  | 'ERR_CIRCUIT_OPEN'
-  | 'ERR_CIRCUIT_CONFIG'
-  | 'ERR_INVALID_AGENT_ID'
-  | 'ERR_UNKNOWN_AGENT'
-  | 'ERR_AGENT_EXISTS'
-  | 'ERR_TOO_MANY_AGENTS'
-  | 'ERR_INVALID_ARG'
-  | 'ERR_INTERNAL';
+/** The codes this package's errors carry (generated from `src/types.rs`). */
+export type { ErrorCode };
 
 /** An error from agent-circuit-breaker's TypeScript layer. Native errors carry the same codes. */
 export class CircuitBreakerError extends Error {

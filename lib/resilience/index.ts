@@ -9,6 +9,17 @@ export type { AgentCircuitBreakerOptions } from './agent-circuit-breaker';
 export { CircuitBreaker } from './circuit-breaker';
 export type { CircuitBreakerOptions } from './circuit-breaker';
 export { CircuitBreakerError, CircuitOpenError } from './errors';
+export {
+  BREAKER_LIMITS,
+  DEFAULT_CONFIG,
+  DEFAULT_MAX_AGENTS,
+  ERROR_CODES,
+  FAILURE_REASONS,
+  FAILURE_WORDING,
+  STATES,
+  TABLE_COLUMNS,
+  TRANSITION_REASONS,
+} from './contract';
 export type { ErrorCode } from './errors';
 export type {
   BreakerConfig,

@@ -4,6 +4,7 @@
  */
 
 import type * as Native from '../../index';
+import type { ErrorCode } from './contract';
 
 /** The platform package suffix napi-rs uses for this machine, e.g. `linux-x64-gnu`. */
 export function platformName(): string {
@@ -29,7 +30,7 @@ function load(): typeof Native {
         `source with Rust (npm run build in the package's repository).`,
       { cause },
     );
-    (error as Error & { code: string }).code = 'ERR_NATIVE_BINDING_MISSING';
+    (error as Error & { code: ErrorCode }).code = 'ERR_NATIVE_BINDING_MISSING';
     throw error;
   }
 }

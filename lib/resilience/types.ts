@@ -1,59 +1,18 @@
 /**
  * The types of agent-circuit-breaker's public API. The names match the Rust core, the JSON
- * snapshot and the Prometheus labels.
+ * snapshot and the Prometheus labels: those shared with Rust are generated (`contract.ts`).
  */
 
-/** The three states of a breaker. */
-export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+import type { BreakerStatus, CircuitState, Config, FailureReason, TransitionEvent, TransitionReason } from './contract';
 
-/** What kind of failure an outcome was; the label of the failure counts. */
-export type FailureReason = 'error' | 'timeout' | 'network' | 'http_5xx' | 'rate_limited' | 'invalid_response';
+// The names and shapes shared with Rust are generated from `src/contract.rs` into `contract.ts`.
+export type { BreakerStatus, CircuitState, FailureReason, TransitionEvent, TransitionReason };
 
-/** Why a transition happened. */
-export type TransitionReason =
-  | 'failure_threshold'
-  | 'open_timeout_elapsed'
-  | 'probe_failed'
-  | 'probe_timed_out'
-  | 'success_threshold'
-  | 'forced_open'
-  | 'reset';
-
-/** The settings of one breaker. Integers; checked natively, with an `ERR_CIRCUIT_CONFIG` error naming the field. */
-export interface BreakerConfig {
-  /** Consecutive failures that open a CLOSED breaker, 1..=10000. @default 5 */
-  failureThreshold?: number;
-  /** Successful probes that close a HALF_OPEN breaker, 1..=10000. @default 2 */
-  successThreshold?: number;
-  /** Probes a HALF_OPEN breaker lets run at once, 1..=10000. @default successThreshold */
-  halfOpenMaxCalls?: number;
-  /** Milliseconds a breaker stays OPEN before it lets a probe through, 1..=86400000. @default 60000 */
-  openTimeoutMs?: number;
-  /**
-   * Milliseconds a HALF_OPEN probe may run before the breaker reopens (`probe_timed_out`),
-   * 1..=86400000. Set it at least as long as the protected call's own timeout, or a slow but
-   * healthy remote can never close the breaker. @default openTimeoutMs
-   */
-  probeTimeoutMs?: number;
-  /** Length of the rolling error-rate window in milliseconds, 1000..=86400000. @default 60000 */
-  errorRateWindowMs?: number;
-}
-
-/** One state change of one agent's breaker. */
-export interface TransitionEvent {
-  /** The agent (breaker) id. */
-  agent: string;
-  /** The state before. */
-  from: CircuitState;
-  /** The state after. */
-  to: CircuitState;
-  /** Why it changed. */
-  reason: TransitionReason;
-  /** When, in milliseconds on the registry's clock (monotonic, or the manual clock). */
-  atMs: number;
-  /** Consecutive failures at that moment. */
-  consecutiveFailures: number;
-}
+/**
+ * The settings of one breaker, each optional: what is not given keeps its default. Integers;
+ * checked natively, with an `ERR_CIRCUIT_CONFIG` error naming the field.
+ */
+export type BreakerConfig = Partial<Config>;
 
 /** Called once for every transition, after the native call that caused it has returned. */
 export type TransitionListener = (event: TransitionEvent) => void;
@@ -63,55 +22,6 @@ export type TransitionListener = (event: TransitionEvent) => void;
  * error that does not count against the agent (the call's permit is released).
  */
 export type ErrorClassifier = (error: unknown) => FailureReason | null;
-
-/** Everything known about one breaker at one moment (the native snapshot, parsed). */
-export interface BreakerStatus {
-  /** The agent (breaker) id. */
-  agent: string;
-  /** The effective state: an OPEN breaker whose timeout has passed already reads HALF_OPEN. */
-  state: CircuitState;
-  /** When the state began, in clock milliseconds. */
-  sinceMs: number;
-  /** The clock reading the status was taken at. */
-  nowMs: number;
-  /** Changes on every transition; permits of older generations are ignored. */
-  generation: number;
-  /** Failures in a row since the last success or close. */
-  consecutiveFailures: number;
-  /** Successful probes in this HALF_OPEN period. */
-  halfOpenSuccesses: number;
-  /** Probes admitted and not yet reported. */
-  probesInFlight: number;
-  /** Milliseconds until HALF_OPEN while OPEN, else 0. */
-  openRemainingMs: number;
-  /** The breaker's settings, every field filled in. */
-  config: Required<BreakerConfig>;
-  /** Call counts since the breaker was created. */
-  calls: {
-    admitted: number;
-    successes: number;
-    failures: number;
-    failuresByReason: Record<FailureReason, number>;
-    rejections: number;
-    released: number;
-    /** Outcomes reported after a state change (their permit's generation had passed): not counted. */
-    lateOutcomes: number;
-    /** Permits outstanding when the breaker was reset: `reset()` abandons them, and their reports change nothing. */
-    abandoned: number;
-    /** Permits admitted and not yet reported: admitted = successes + failures + released + lateOutcomes + abandoned + inFlight. */
-    inFlight: number;
-  };
-  /** The rolling error rate. */
-  errorRate: { windowMs: number; successes: number; failures: number; ratio: number };
-  /** Transition counts by from → to, only those that happened. */
-  transitions: { from: CircuitState; to: CircuitState; count: number }[];
-  /** The last few transitions, oldest first. */
-  recentTransitions: Omit<TransitionEvent, 'agent'>[];
-  /** OPEN → CLOSED durations, in milliseconds. */
-  recovery: { count: number; lastMs: number | null; sumMs: number; maxMs: number };
-  /** The last counted failure: its reason and when (clock milliseconds), or null. */
-  lastFailure: { reason: FailureReason; atMs: number } | null;
-}
 
 /**
  * Every breaker's numbers at one moment, without building objects: row `i` (agent `agents[i]`)

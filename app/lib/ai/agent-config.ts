@@ -4,7 +4,7 @@
  * message naming the variable.
  */
 
-import { DEFAULT_AGENTS } from 'agent-circuit-breaker';
+import { BREAKER_LIMITS, DEFAULT_AGENTS, DEFAULT_CONFIG } from 'agent-circuit-breaker';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRY_BYTES } from './fallback-cache';
 import { MAX_RESPONSE_BYTES } from './transport';
 
@@ -52,8 +52,8 @@ export function urlVariable(agentId: string): string {
   return `AGENT_${agentId.toUpperCase().replace(/-/g, '_')}_URL`;
 }
 
-/** The most milliseconds any timeout may be: one day, well inside setTimeout's range. */
-const MAX_MS = 86_400_000;
+/** The most milliseconds any timeout may be: the breaker's own limit, one day (well inside setTimeout's range). */
+const MAX_MS = BREAKER_LIMITS.maxDurationMs;
 /** Grace added to `AGENT_TIMEOUT_MS` for the default probe timeout. */
 const PROBE_GRACE_MS = 1000;
 
@@ -99,9 +99,9 @@ export function configFromEnv(
   const probeTimeoutMs = integer(env, 'CIRCUIT_PROBE_TIMEOUT_MS', Math.min(timeoutMs + PROBE_GRACE_MS, MAX_MS), 1, MAX_MS);
   return {
     urls,
-    failureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', 5, 1, 10_000),
-    successThreshold: integer(env, 'CIRCUIT_SUCCESS_THRESHOLD', 2, 1, 10_000),
-    openTimeoutMs: integer(env, 'CIRCUIT_OPEN_TIMEOUT_MS', 60_000, 1, MAX_MS),
+    failureThreshold: integer(env, 'CIRCUIT_FAILURE_THRESHOLD', DEFAULT_CONFIG.failureThreshold, 1, BREAKER_LIMITS.maxThreshold),
+    successThreshold: integer(env, 'CIRCUIT_SUCCESS_THRESHOLD', DEFAULT_CONFIG.successThreshold, 1, BREAKER_LIMITS.maxThreshold),
+    openTimeoutMs: integer(env, 'CIRCUIT_OPEN_TIMEOUT_MS', DEFAULT_CONFIG.openTimeoutMs, 1, MAX_MS),
     timeoutMs,
     probeTimeoutMs,
     probeTimeoutSet,

@@ -3,7 +3,7 @@
  * metrics. Built from the native status snapshots and the agent loop's fallback counts.
  */
 
-import type { BreakerStatus, FailureReason } from 'agent-circuit-breaker';
+import { FAILURE_WORDING, type BreakerStatus, type FailureReason } from 'agent-circuit-breaker';
 import type { AgentLoop } from '../ai/agent-loop';
 
 /** One agent's diagnostics. */
@@ -28,15 +28,6 @@ export interface AgentDiagnostics {
   };
 }
 
-const PLURAL: Record<FailureReason, string> = {
-  error: 'errors',
-  timeout: 'timeouts',
-  network: 'network errors',
-  http_5xx: 'HTTP 5xx answers',
-  rate_limited: 'HTTP 429 answers',
-  invalid_response: 'invalid responses',
-};
-
 const hhmmss = (iso: string) => `${iso.slice(11, 19)}Z`;
 
 /** One plain sentence: what the breaker is doing and what to do about it. */
@@ -51,7 +42,7 @@ export function recommend(s: BreakerStatus, retryAt: string | null): string {
       const why = s.recentTransitions.at(-1)?.reason;
       if (why === 'forced_open') return `open: forced open by an operator; ${wait}`;
       const count = s.consecutiveFailures;
-      return `open after ${count} consecutive ${count === 1 ? (last ?? 'failure') : PLURAL[last ?? 'error']}: ${wait}`;
+      return `open after ${count} consecutive ${count === 1 ? (last ?? 'failure') : FAILURE_WORDING[last ?? 'error']}: ${wait}`;
     }
     case 'HALF_OPEN':
       return `half-open: probing, ${s.halfOpenSuccesses} of ${s.config.successThreshold} successes`;

@@ -6,7 +6,7 @@
  */
 
 import { Registry, type Metric } from 'prom-client';
-import type { MetricsTable } from 'agent-circuit-breaker';
+import { FAILURE_REASONS, STATES, type MetricsTable } from 'agent-circuit-breaker';
 
 /** What the metrics are read from at scrape time. */
 export interface CircuitMetricsSource {
@@ -22,8 +22,6 @@ type Value = { value: number; labels: Labels; metricName?: string };
 type Row = { agent: string; get(column: string): number };
 type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'summary'; values: (row: Row, src: CircuitMetricsSource) => Value[] };
 
-const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
-const REASONS = ['error', 'timeout', 'network', 'http_5xx', 'rate_limited', 'invalid_response'] as const;
 const OUTCOMES = [
   ['success', 'successes'],
   ['failure', 'failures'],
@@ -59,7 +57,7 @@ export const FAMILIES: Family[] = [
     name: 'agent_circuit_failures_total',
     help: 'Failed calls by reason.',
     type: 'counter',
-    values: (r) => REASONS.map((reason) => ({ value: r.get(`failures:${reason}`), labels: { agent: r.agent, reason } })),
+    values: (r) => FAILURE_REASONS.map((reason) => ({ value: r.get(`failures:${reason}`), labels: { agent: r.agent, reason } })),
   },
   {
     name: 'agent_circuit_fallbacks_total',

@@ -1,0 +1,37 @@
+//! Tests of the boundary encodings: permits, outcomes and rejections.
+
+use super::*;
+
+#[test]
+fn outcome_codes_name_success_release_and_every_failure_kind() {
+    assert_eq!(decode_outcome(OUTCOME_SUCCESS as u64), Some(Outcome::Success));
+    assert_eq!(decode_outcome(OUTCOME_RELEASED as u64), Some(Outcome::Released));
+    for (i, &f) in Failure::ALL.iter().enumerate() {
+        assert_eq!(decode_outcome(OUTCOME_FAILURE as u64 + i as u64), Some(Outcome::Failure(f)));
+    }
+    assert_eq!(decode_outcome(OUTCOME_FAILURE as u64 + Failure::ALL.len() as u64), None);
+    assert_eq!(decode_outcome(u32::MAX as u64 + 2), None);
+}
+
+#[test]
+fn rejections_round_trip_with_their_state_and_wait() {
+    for state in [State::Open, State::HalfOpen, State::Closed] {
+        for retry_after_ms in [0, 1, 59_999, 86_400_000] {
+            let r = Rejected { state, retry_after_ms };
+            assert!(encode_rejection(r) < 0.0);
+            assert_eq!(decode_rejection(encode_rejection(r)), r);
+        }
+    }
+}
+
+#[test]
+fn publishing_and_taking_pending_counts_touch_only_their_slot() {
+    let w = Words::new(2);
+    w.set_slot_word(1, PENDING_ADMITTED, 3);
+    w.set_slot_word(1, PENDING_REJECTIONS, 2);
+    assert_eq!(w.take_pending(0), Pending::default());
+    assert_eq!(w.take_pending(1), Pending { admitted: 3, successes: 0, rejections: 2 });
+    assert!(w.take_pending(1).is_empty());
+    w.set_pending_events(usize::MAX);
+    assert_eq!(w.pending_events(), i32::MAX);
+}
