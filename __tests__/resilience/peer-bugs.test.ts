@@ -1,6 +1,7 @@
 /**
- * One named test for each bug the peers shipped (shared/REFERENCE.md, section 2), against this
- * package's breaker and the agent loop. Each fails if the bug came back.
+ * One named test for each bug the peers shipped, against this package's breaker and the agent loop;
+ * each test's name cites the peer's issue numbers (opossum, cockatiel, Polly, resilience4j, gobreaker,
+ * Hystrix). Each fails if the bug came back.
  */
 
 import { spawnSync } from 'node:child_process';
