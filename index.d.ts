@@ -45,7 +45,7 @@ export declare class NativeRegistry {
   statusJson(slot: number): string
   /** The status of every breaker, in slot order, as a JSON array. */
   statusAllJson(): string
-  /** Every breaker's row of the metrics table, in slot order; the columns are `tableColumns()`. */
+  /** Every breaker's row of the metrics table, in slot order; the columns are `TABLE_COLUMNS` (the contract). */
   metricsTable(): Float64Array
   /**
    * The contract's constants (see `src/contract.rs`) as JSON: what `lib/resilience/contract.ts`

@@ -240,7 +240,7 @@ impl NativeRegistry {
         guard(|| json(&self.shared.lock().snapshot_all()))
     }
 
-    /// Every breaker's row of the metrics table, in slot order; the columns are `tableColumns()`.
+    /// Every breaker's row of the metrics table, in slot order; the columns are `TABLE_COLUMNS` (the contract).
     #[napi]
     pub fn metrics_table(&self) -> Result<Float64Array, &'static str> {
         guard(|| Ok(Float64Array::new(self.shared.lock().metrics_table())))

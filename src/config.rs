@@ -99,6 +99,10 @@ impl Default for Config {
     }
 }
 
+/// The settings' names as JavaScript spells them, in field order (unknown keys are refused with this list).
+pub const CONFIG_KEYS: [&str; 6] =
+    ["failureThreshold", "successThreshold", "halfOpenMaxCalls", "openTimeoutMs", "probeTimeoutMs", "errorRateWindowMs"];
+
 /// Settings as JavaScript numbers, each optional: what a caller passed, before any check.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigPatch {

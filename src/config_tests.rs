@@ -91,3 +91,13 @@ fn numbers_print_as_javascript_does() {
     assert_eq!(show_number(1e-7), "1e-7");
     assert_eq!(show_number(-0.0), "0");
 }
+
+#[test]
+fn config_keys_are_the_serialized_fields_in_order() {
+    let json = serde_json::to_value(Config::default()).unwrap();
+    let mut keys: Vec<_> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = CONFIG_KEYS.to_vec();
+    keys.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+}

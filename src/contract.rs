@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value};
 
-use crate::config::{Config, DEFAULT_MAX_AGENTS, MAX_AGENTS_LIMIT, MAX_DURATION_MS, MAX_ID_CHARS, MAX_THRESHOLD, MIN_WINDOW_MS};
+use crate::config::{Config, CONFIG_KEYS, DEFAULT_MAX_AGENTS, MAX_AGENTS_LIMIT, MAX_DURATION_MS, MAX_ID_CHARS, MAX_THRESHOLD, MIN_WINDOW_MS};
 use crate::types::{ErrorCode, Failure, Reason, State, MAX_OUTSTANDING};
 use crate::words;
 
@@ -46,6 +46,7 @@ pub fn constants() -> Vec<Constant> {
         c("ERROR_CODES", Some("readonly ErrorCode[]"), "The codes this package's errors carry.", names(ErrorCode::ALL, ErrorCode::as_str)),
         c("FAILURE_WORDING", Some("Readonly<Record<FailureReason, string>>"), "Each failure reason in an operator's words, plural.", Value::Object(wording)),
         c("TABLE_COLUMNS", Some("readonly string[]"), "The metrics table's columns, in order.", crate::table::column_names().into()),
+        c("CONFIG_KEYS", Some("readonly (keyof Config)[]"), "The settings' names, in the order the docs list them.", CONFIG_KEYS.to_vec().into()),
         c("DEFAULT_CONFIG", Some("Readonly<Config>"), "The settings a breaker has when none are given.", serde_json::to_value(Config::default()).unwrap_or_default()),
         c("BREAKER_LIMITS", None, "The largest (and smallest) values the settings accept.", limits),
         c("DEFAULT_MAX_AGENTS", None, "`maxAgents` when none is given.", DEFAULT_MAX_AGENTS.into()),

@@ -206,3 +206,7 @@ pub struct AgentTransition {
     #[serde(flatten)]
     pub transition: Transition,
 }
+
+#[cfg(test)]
+#[path = "types_tests.rs"]
+mod tests;

@@ -35,3 +35,12 @@ fn publishing_and_taking_pending_counts_touch_only_their_slot() {
     w.set_pending_events(usize::MAX);
     assert_eq!(w.pending_events(), i32::MAX);
 }
+
+#[test]
+fn permits_encode_as_safe_javascript_integers() {
+    let p = Permit { generation: crate::types::GENERATION_MASK, token: (1 << TOKEN_BITS) - 1 };
+    assert!(p.encode() < (1u64 << 53));
+    assert_eq!(Permit::decode(p.encode()), Some(p));
+    assert_eq!(Permit::decode(1u64 << 52), None);
+    assert_eq!(Permit::decode(5 << TOKEN_BITS), Some(Permit { generation: 5, token: 0 }));
+}

@@ -36,6 +36,13 @@ describe('exported constants', () => {
     }
   });
 
+  test('an unknown setting is refused with the settings listed in their documented order', () => {
+    expect(() => new CircuitBreaker({ failureThresold: 1 } as object)).toThrow(
+      'CircuitBreaker options: unknown setting "failureThresold"; known settings are failureThreshold, ' +
+        'successThreshold, halfOpenMaxCalls, openTimeoutMs, probeTimeoutMs, errorRateWindowMs',
+    );
+  });
+
   test('DEFAULT_CONFIG is the settings a breaker gets when none are given', () => {
     expect(new CircuitBreaker().status().config).toEqual(DEFAULT_CONFIG);
   });

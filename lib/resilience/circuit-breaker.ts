@@ -134,7 +134,7 @@ export class CircuitBreaker {
   private executeSlow<T, F>(fn: () => T | PromiseLike<T>, fallback: (() => F | PromiseLike<F>) | undefined): Promise<T | F> {
     const waitMs = this.slot.tryReject();
     if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs);
-    const code = this.slot.admit();
+    const code = this.slot.admit(true);
     if (code >= 0) return this.executeAdmitted(code, fn);
     return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code));
   }
@@ -182,7 +182,7 @@ export class CircuitBreaker {
    * the breaker rejects. Report each permit exactly once with `succeed`, `fail` or `release`.
    */
   acquire(): number | undefined {
-    const permit = this.slot.admit();
+    const permit = this.slot.admit(false);
     return permit < 0 ? undefined : permit;
   }
 

@@ -19,6 +19,9 @@ export const FAILURE_WORDING: Readonly<Record<FailureReason, string>> = Object.f
 /** The metrics table's columns, in order. */
 export const TABLE_COLUMNS: readonly string[] = Object.freeze(["state","sinceMs","consecutiveFailures","halfOpenSuccesses","probesInFlight","openRemainingMs","admitted","successes","failures","failures:error","failures:timeout","failures:network","failures:http_5xx","failures:rate_limited","failures:invalid_response","rejections","released","lateOutcomes","errorRate:successes","errorRate:failures","errorRate:ratio","recovery:count","recovery:lastMs","recovery:sumMs","recovery:maxMs","transitions:CLOSED->CLOSED","transitions:CLOSED->OPEN","transitions:CLOSED->HALF_OPEN","transitions:OPEN->CLOSED","transitions:OPEN->OPEN","transitions:OPEN->HALF_OPEN","transitions:HALF_OPEN->CLOSED","transitions:HALF_OPEN->OPEN","transitions:HALF_OPEN->HALF_OPEN","lastFailure:reason","lastFailure:atMs"]);
 
+/** The settings' names, in the order the docs list them. */
+export const CONFIG_KEYS: readonly (keyof Config)[] = Object.freeze(["failureThreshold","successThreshold","halfOpenMaxCalls","openTimeoutMs","probeTimeoutMs","errorRateWindowMs"]);
+
 /** The settings a breaker has when none are given. */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({"errorRateWindowMs":60000,"failureThreshold":5,"halfOpenMaxCalls":2,"openTimeoutMs":60000,"probeTimeoutMs":60000,"successThreshold":2});
 

@@ -4,13 +4,10 @@
  */
 
 import { ManualClock, NativeRegistry } from './native';
-import { DEFAULT_CONFIG, FAILURE_REASONS } from './contract';
+import { CONFIG_KEYS, FAILURE_REASONS } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
 import { OUTCOME_RELEASED, failureOutcome, hasPendingEvents, type HotPath, type SlotOwner } from './words';
-
-/** The settings' names, from the generated contract. */
-const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as readonly (keyof BreakerConfig)[];
 
 /** Refuses settings objects with unknown keys (a typo would otherwise be ignored silently). */
 export function checkConfigKeys(config: unknown, where: string): void {

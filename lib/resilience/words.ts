@@ -139,12 +139,13 @@ export class Slot {
   }
 
   /**
-   * Asks native code for a permit: a permit (>= 0) or a rejection code (< 0). Time and generation
-   * are read around the native call, before any listener runs: a slow listener must not stretch how
-   * long `tryReject` goes on rejecting. Only a breaker already OPEN needs the time.
+   * Asks native code for a permit: a permit (>= 0) or a rejection code (< 0). With `remember`, an
+   * OPEN rejection sets how long `tryReject` may go on rejecting by itself. Time and generation are
+   * read around the native call, before any listener runs: a slow listener must not stretch that.
+   * Only a breaker already OPEN needs the time.
    */
-  admit(): number {
-    const before = this.owner.monotonic && this.words[this.base + STATE] === OPEN ? performance.now() : -1;
+  admit(remember: boolean): number {
+    const before = remember && this.owner.monotonic && this.words[this.base + STATE] === OPEN ? performance.now() : -1;
     const code = this.hot.admit(this.index);
     const generation = this.words[this.base + GENERATION];
     this.owner.drainIfPending();
