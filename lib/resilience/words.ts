@@ -29,9 +29,9 @@ import {
 /** Fast-path successes and JavaScript's own rejections are folded natively at least this often. */
 export const FLUSH_EVERY = 4096;
 /** The OPEN state's code. */
-const OPEN = STATES.indexOf('OPEN');
+const OPEN: number = STATES.indexOf('OPEN');
 /** The CLOSED state's code. */
-const CLOSED = STATES.indexOf('CLOSED');
+const CLOSED: number = STATES.indexOf('CLOSED');
 
 export { OUTCOME_RELEASED, OUTCOME_SUCCESS };
 
@@ -89,8 +89,13 @@ export interface SlotOwner {
 export class Slot {
   private readonly words: Int32Array;
   private readonly hot: HotPath;
-  /** Index of this slot's first word. */
-  private readonly base: number;
+  /** Indexes of this slot's words (kept as fields: the hot path reads no module bindings). */
+  private readonly fast: number;
+  private readonly pendingAdmitted: number;
+  private readonly pendingSuccesses: number;
+  private readonly pendingRejections: number;
+  private readonly state: number;
+  private readonly generation: number;
   /** The generation of the OPEN period native code last rejected a call in, or -1. */
   private openGeneration = -1;
   /** Until when (`performance.now()`) that OPEN period surely lasts. */
@@ -103,7 +108,13 @@ export class Slot {
   ) {
     this.words = owner.words;
     this.hot = owner.hot;
-    this.base = HEADER + index * STRIDE;
+    const base = HEADER + index * STRIDE;
+    this.fast = base + FAST;
+    this.pendingAdmitted = base + PENDING_ADMITTED;
+    this.pendingSuccesses = base + PENDING_SUCCESSES;
+    this.pendingRejections = base + PENDING_REJECTIONS;
+    this.state = base + STATE;
+    this.generation = base + GENERATION;
   }
 
   /**
@@ -111,15 +122,15 @@ export class Slot {
    * the generation it was admitted in (and counts it), or -1 when native code must decide.
    */
   tryAdmit(): number {
-    const generation = this.words[this.base + FAST];
-    if (generation >= 0) this.words[this.base + PENDING_ADMITTED]++;
+    const generation = this.words[this.fast];
+    if (generation >= 0) this.words[this.pendingAdmitted]++;
     return generation;
   }
 
   /** Counts the success of a call `tryAdmit` admitted in `generation`; natively if anything changed since. */
   creditSuccess(generation: number): void {
-    if (this.words[this.base + FAST] === generation) {
-      if (++this.words[this.base + PENDING_SUCCESSES] >= FLUSH_EVERY) this.hot.flush(this.index);
+    if (this.words[this.fast] === generation) {
+      if (++this.words[this.pendingSuccesses] >= FLUSH_EVERY) this.hot.flush(this.index);
     } else {
       this.settle(fastPermit(generation), OUTCOME_SUCCESS);
     }
@@ -131,10 +142,10 @@ export class Slot {
    * -1 when native code must decide.
    */
   tryReject(): number {
-    if (this.words[this.base + GENERATION] !== this.openGeneration || this.words[this.base + STATE] !== OPEN) return -1;
+    if (this.words[this.generation] !== this.openGeneration || this.words[this.state] !== OPEN) return -1;
     const now = performance.now();
     if (now >= this.openUntil) return -1;
-    if (++this.words[this.base + PENDING_REJECTIONS] >= FLUSH_EVERY) this.hot.flush(this.index);
+    if (++this.words[this.pendingRejections] >= FLUSH_EVERY) this.hot.flush(this.index);
     return Math.ceil(this.openUntil - now) + 1;
   }
 
@@ -145,9 +156,9 @@ export class Slot {
    * Only a breaker already OPEN needs the time.
    */
   admit(remember: boolean): number {
-    const before = remember && this.owner.monotonic && this.words[this.base + STATE] === OPEN ? performance.now() : -1;
+    const before = remember && this.owner.monotonic && this.words[this.state] === OPEN ? performance.now() : -1;
     const code = this.hot.admit(this.index);
-    const generation = this.words[this.base + GENERATION];
+    const generation = this.words[this.generation];
     this.owner.drainIfPending();
     if (code < 0 && before >= 0 && rejectedState(code) === 'OPEN') {
       // Until when the breaker surely stays OPEN, less 1 ms for the native clock's truncation.
@@ -166,7 +177,7 @@ export class Slot {
 
   /** The effective state's code: CLOSED is read from the table, the others asked natively. */
   stateCode(): number {
-    let code = this.words[this.base + STATE];
+    let code = this.words[this.state];
     if (code !== CLOSED) {
       code = this.hot.state(this.index);
       this.owner.drainIfPending();
