@@ -14,11 +14,11 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::clock::{Clock, ManualTime};
-use crate::config::{show_number, whole, Config, ConfigPatch, MaxAgents, MAX_ID_CHARS, SAFE_INTEGER_LIMIT};
+use crate::config::{show_number, whole, Config, ConfigPatch, MaxAgents, MAX_DURATION_MS, MAX_ID_CHARS, SAFE_INTEGER_LIMIT};
 use crate::error::panic_message;
 use crate::hot::{self, Shared, Thrown};
 use crate::registry::Registry;
-use crate::types::ErrorCode;
+use crate::types::{ErrorCode, Saved};
 
 fn to_js(t: Thrown) -> napi::Error<&'static str> {
     napi::Error::new(t.0.as_str(), t.1)
@@ -112,6 +112,10 @@ unsafe fn read_patch(env: sys::napi_env, v: Option<sys::napi_value>) -> std::res
         open_timeout_ms: field(c"openTimeoutMs", "openTimeoutMs")?,
         probe_timeout_ms: field(c"probeTimeoutMs", "probeTimeoutMs")?,
         error_rate_window_ms: field(c"errorRateWindowMs", "errorRateWindowMs")?,
+        error_rate_threshold: field(c"errorRateThreshold", "errorRateThreshold")?,
+        minimum_calls: field(c"minimumCalls", "minimumCalls")?,
+        open_backoff_multiplier: field(c"openBackoffMultiplier", "openBackoffMultiplier")?,
+        open_timeout_max_ms: field(c"openTimeoutMaxMs", "openTimeoutMaxMs")?,
     })
 }
 
@@ -268,6 +272,41 @@ impl NativeRegistry {
         self.on_slot(slot, |r, slot| {
             r.reset(slot);
             Ok(())
+        })
+    }
+
+    /// Holds the breaker in `slot` OPEN until `endIsolation(slot, token)` with the token returned.
+    #[napi]
+    pub fn isolate(&self, slot: f64) -> Result<u32, &'static str> {
+        self.on_slot(slot, |r, slot| Ok(r.isolate(slot)))
+    }
+
+    /// Releases an `isolate` hold; false if it was not held (released already, or cleared by a reset).
+    #[napi]
+    pub fn end_isolation(&self, slot: f64, token: f64) -> Result<bool, &'static str> {
+        self.on_slot(slot, |r, slot| {
+            let token = whole(token, u32::MAX as f64 + 1.0).ok_or_else(|| Thrown(ErrorCode::InvalidArg, format!("token must be a number isolate() returned (got {})", show_number(token))))?;
+            Ok(r.end_isolation(slot, token as u32))
+        })
+    }
+
+    /// The saved state of the breaker in `slot` (`snapshot()`), as JSON.
+    #[napi]
+    pub fn snapshot_json(&self, slot: f64) -> Result<String, &'static str> {
+        self.on_slot(slot, |r, slot| json(&r.saved(slot)))
+    }
+
+    /// Puts the breaker in `slot` in the saved state `snapshotJson` (from `snapshotJson`).
+    #[napi]
+    pub fn restore_json(&self, slot: f64, snapshot_json: String) -> Result<(), &'static str> {
+        self.on_slot(slot, |r, slot| {
+            let saved: Saved = serde_json::from_str(&snapshot_json)
+                .map_err(|e| Thrown(ErrorCode::InvalidArg, format!("not a breaker snapshot: {e}")))?;
+            if saved.open_remaining_ms > MAX_DURATION_MS {
+                let why = format!("not a breaker snapshot: openRemainingMs must be at most {MAX_DURATION_MS} (got {})", saved.open_remaining_ms);
+                return Err(Thrown(ErrorCode::InvalidArg, why));
+            }
+            r.restore(slot, &saved).map_err(|why| Thrown(ErrorCode::InvalidArg, why.to_owned()))
         })
     }
 

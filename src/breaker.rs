@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use crate::config::Config;
 use crate::metrics::Metrics;
 pub use crate::types::{
-    Failure, Outcome, Permit, Reason, Recorded, Rejected, State, Transition, GENERATION_MASK, MAX_OUTSTANDING,
+    Failure, Outcome, Permit, Reason, Recorded, Rejected, Saved, State, Transition, GENERATION_MASK, MAX_OUTSTANDING,
     TOKEN_BITS, TOKEN_MASK,
 };
 
@@ -40,6 +40,13 @@ pub struct Breaker {
     untracked: u64,
     /// When the current OPEN episode began (CLOSED → OPEN), for the recovery time.
     opened_at_ms: Option<u64>,
+    /// When the current OPEN period ends (fixed when it starts, backoff applied).
+    open_until_ms: u64,
+    /// Failed recoveries since the breaker last closed: the open backoff's step.
+    backoff_step: u32,
+    /// The `isolate()` holds not yet released, by token; while any is held the breaker stays OPEN.
+    holds: Vec<u32>,
+    last_hold: u32,
     metrics: Metrics,
 }
 
@@ -59,6 +66,10 @@ impl Breaker {
             last_token: 0,
             untracked: 0,
             opened_at_ms: None,
+            open_until_ms: 0,
+            backoff_step: 0,
+            holds: Vec::new(),
+            last_hold: 0,
             metrics,
         }
     }
@@ -103,6 +114,21 @@ impl Breaker {
         self.outstanding.len() as u64 + self.untracked
     }
 
+    /// Failed recoveries since the breaker last closed (the open backoff's step).
+    pub fn backoff_step(&self) -> u32 {
+        self.backoff_step
+    }
+
+    /// The `isolate()` holds not yet released.
+    pub fn isolations(&self) -> u32 {
+        self.holds.len() as u32
+    }
+
+    /// How long the current (or next) OPEN period lasts, with the backoff applied.
+    pub fn open_timeout_ms(&self) -> u64 {
+        self.config.open_timeout_after(self.backoff_step)
+    }
+
     /// The counts and history.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
@@ -128,24 +154,26 @@ impl Breaker {
         self.state == State::Closed && self.consecutive_failures == 0
     }
 
-    /// Milliseconds until an OPEN breaker turns HALF_OPEN (0 in other states).
+    /// Milliseconds until an OPEN breaker turns HALF_OPEN (0 in other states). While isolated the
+    /// breaker stays OPEN until released; this is then the open time, as a hint for retrying.
     pub fn open_remaining_ms(&self, now_ms: u64) -> u64 {
         match self.state {
-            State::Open => self.since_ms.saturating_add(self.config.open_timeout_ms).saturating_sub(now_ms),
+            State::Open if !self.holds.is_empty() => self.open_timeout_ms(),
+            State::Open => self.open_until_ms.saturating_sub(now_ms),
             _ => 0,
         }
     }
 
     /// Applies the time-driven rules, each dated at the moment its timeout ended: OPEN whose open
-    /// timeout has passed becomes HALF_OPEN; HALF_OPEN with a probe older than the probe timeout
-    /// becomes OPEN. Every public method calls this first. Deadlines saturate: they never wrap.
+    /// timeout has passed becomes HALF_OPEN (unless isolated); HALF_OPEN with a probe older than
+    /// the probe timeout becomes OPEN. Every public method calls this first. Deadlines saturate:
+    /// they never wrap.
     pub fn observe(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> State {
-        let (open_timeout, probe_timeout) = (self.config.open_timeout_ms, self.config.probe_timeout_ms);
+        let probe_timeout = self.config.probe_timeout_ms;
         loop {
             match self.state {
-                State::Open if now_ms >= self.since_ms.saturating_add(open_timeout) => {
-                    let at = self.since_ms.saturating_add(open_timeout);
-                    self.transition(State::HalfOpen, Reason::OpenTimeoutElapsed, at, events);
+                State::Open if self.holds.is_empty() && now_ms >= self.open_until_ms => {
+                    self.transition(State::HalfOpen, Reason::OpenTimeoutElapsed, self.open_until_ms, events);
                 }
                 State::HalfOpen => match self.probes.iter().map(|&(_, at)| at.saturating_add(probe_timeout)).min() {
                     Some(due) if now_ms >= due => self.transition(State::Open, Reason::ProbeTimedOut, due, events),
@@ -175,7 +203,8 @@ impl Breaker {
             }
             None => {
                 self.metrics.rejections += 1;
-                Err(Rejected { state: self.state, retry_after_ms: self.open_remaining_ms(now_ms) })
+                let isolated = !self.holds.is_empty();
+                Err(Rejected { state: self.state, retry_after_ms: self.open_remaining_ms(now_ms), isolated })
             }
         }
     }
@@ -219,10 +248,13 @@ impl Breaker {
             (Outcome::Failure(kind), _) => {
                 self.metrics.count_failure(now_ms, kind);
                 self.consecutive_failures += 1;
+                let window = self.metrics.window.totals();
                 if state == State::HalfOpen {
                     self.transition(State::Open, Reason::ProbeFailed, now_ms, events);
                 } else if self.consecutive_failures >= self.config.failure_threshold {
                     self.transition(State::Open, Reason::FailureThreshold, now_ms, events);
+                } else if self.config.error_rate_trips(window.successes + window.failures, window.failures) {
+                    self.transition(State::Open, Reason::ErrorRateThreshold, now_ms, events);
                 }
             }
         }
@@ -252,14 +284,72 @@ impl Breaker {
         self.transition(State::Open, Reason::ForcedOpen, now_ms, events);
     }
 
-    /// Closes the breaker now and clears its consecutive counts; recorded as a transition. Permits
-    /// still outstanding from `acquire` are abandoned (counted; their reports change nothing), so
-    /// an operator's reset also clears permits a caller never reported.
+    /// Closes the breaker now and clears its consecutive counts and its `isolate()` holds;
+    /// recorded as a transition. Permits still outstanding from `acquire` are abandoned (counted;
+    /// their reports change nothing), so an operator's reset also clears permits a caller never
+    /// reported.
     pub fn reset(&mut self, now_ms: u64, events: &mut Vec<Transition>) {
         self.observe(now_ms, events);
         self.metrics.abandoned += self.outstanding.len() as u64;
         self.outstanding.clear();
+        self.holds.clear();
         self.transition(State::Closed, Reason::Reset, now_ms, events);
+    }
+
+    /// Holds the breaker OPEN, whatever the open timeout, until [`Breaker::end_isolation`] has been
+    /// called with every token this returned (or a reset). The first hold opens it (`isolated`).
+    pub fn isolate(&mut self, now_ms: u64, events: &mut Vec<Transition>) -> u32 {
+        self.observe(now_ms, events);
+        self.last_hold = self.last_hold.wrapping_add(1).max(1);
+        self.holds.push(self.last_hold);
+        if self.holds.len() == 1 {
+            self.transition(State::Open, Reason::Isolated, now_ms, events);
+        }
+        self.last_hold
+    }
+
+    /// Releases the hold `token`; the last one closes the breaker (`isolation_ended`). False if
+    /// the token is not held (already released, or cleared by a reset): nothing changes.
+    pub fn end_isolation(&mut self, token: u32, now_ms: u64, events: &mut Vec<Transition>) -> bool {
+        self.observe(now_ms, events);
+        let Some(i) = self.holds.iter().position(|&h| h == token) else { return false };
+        self.holds.swap_remove(i);
+        if self.holds.is_empty() {
+            self.transition(State::Closed, Reason::IsolationEnded, now_ms, events);
+        }
+        true
+    }
+
+    /// The breaker's state as [`Breaker::restore`] takes it (the caller has applied `observe`).
+    pub fn saved(&self, now_ms: u64) -> Saved {
+        Saved {
+            state: self.state,
+            generation: self.generation,
+            open_remaining_ms: self.open_remaining_ms(now_ms),
+            consecutive_failures: self.consecutive_failures,
+            half_open_successes: self.half_open_successes,
+            backoff_step: self.backoff_step,
+        }
+    }
+
+    /// Puts the breaker in a saved state: the state (`restored`, with the remaining open time),
+    /// the consecutive counts and the backoff step. Refused while isolated. The generation moves on
+    /// locally, so permits issued before count as late.
+    pub fn restore(&mut self, saved: &Saved, now_ms: u64, events: &mut Vec<Transition>) -> Result<(), &'static str> {
+        self.observe(now_ms, events);
+        if !self.holds.is_empty() {
+            return Err("the breaker is held open by isolate(); release it (or reset) before restoring");
+        }
+        self.transition(saved.state, Reason::Restored, now_ms, events);
+        self.backoff_step = saved.backoff_step;
+        if saved.state == State::Open {
+            self.open_until_ms = now_ms.saturating_add(saved.open_remaining_ms.min(self.open_timeout_ms()));
+        }
+        self.consecutive_failures = saved.consecutive_failures;
+        if saved.state == State::HalfOpen {
+            self.half_open_successes = saved.half_open_successes.min(self.config.success_threshold.saturating_sub(1));
+        }
+        Ok(())
     }
 
     /// The one place where the state changes.
@@ -268,12 +358,20 @@ impl Breaker {
         match (from, to) {
             (State::Closed, State::Open) => self.opened_at_ms = Some(at_ms),
             (_, State::Closed) => {
+                self.backoff_step = 0;
                 let opened = self.opened_at_ms.take();
                 if let (Reason::SuccessThreshold, Some(start)) = (reason, opened) {
                     self.metrics.recovery.record(at_ms - start);
                 }
             }
             _ => {}
+        }
+        if matches!(reason, Reason::ProbeFailed | Reason::ProbeTimedOut) {
+            // A failed recovery: the next OPEN period lasts longer (with a backoff set).
+            self.backoff_step = self.backoff_step.saturating_add(1);
+        }
+        if to == State::Open {
+            self.open_until_ms = at_ms.saturating_add(self.open_timeout_ms());
         }
         if to == State::Closed {
             self.consecutive_failures = 0;

@@ -122,7 +122,7 @@ fn half_open_is_dated_when_the_timeout_ended_not_when_someone_looked() {
 fn open_rejects_with_the_time_remaining() {
     let mut run = Run::table(cfg(), &[(0, ForceOpen, Open)]);
     let r = run.b.acquire(42_000, &mut run.events).unwrap_err();
-    assert_eq!(r, Rejected { state: Open, retry_after_ms: 18_000 });
+    assert_eq!(r, Rejected { state: Open, retry_after_ms: 18_000, isolated: false });
     assert_eq!(run.b.open_remaining_ms(42_000), 18_000);
     assert_eq!(run.b.metrics().rejections, 1);
 }
@@ -136,7 +136,7 @@ fn half_open_admits_at_most_half_open_max_calls_probes() {
     assert_eq!(run.b.probes_in_flight(), 2);
     let mut run = run;
     let r = run.b.acquire(60_001, &mut run.events).unwrap_err();
-    assert_eq!(r, Rejected { state: HalfOpen, retry_after_ms: 0 });
+    assert_eq!(r, Rejected { state: HalfOpen, retry_after_ms: 0, isolated: false });
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn a_breaker_holds_at_most_max_outstanding_permits_until_reset() {
         b.acquire(0, &mut ev).expect("room for another permit");
     }
     assert_eq!(MAX_OUTSTANDING, 1_048_575);
-    assert_eq!(b.acquire(0, &mut ev), Err(Rejected { state: Closed, retry_after_ms: 0 }));
+    assert_eq!(b.acquire(0, &mut ev), Err(Rejected { state: Closed, retry_after_ms: 0, isolated: false }));
     b.reset(0, &mut ev);
     assert_eq!((b.in_flight(), b.metrics().abandoned), (0, MAX_OUTSTANDING as u64));
     assert!(b.acquire(0, &mut ev).is_ok());
@@ -425,3 +425,7 @@ fn a_breaker_keeps_its_own_config() {
     let c = cfg().apply(&crate::config::ConfigPatch { failure_threshold: Some(9.0), ..Default::default() }).unwrap();
     assert_eq!(Breaker::new(c.clone(), 0).config(), &c);
 }
+
+/// The rules beyond the story's: the error-rate rule, the open backoff, isolation and restore.
+#[path = "breaker_rules_tests.rs"]
+mod rules;

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value};
 
-use crate::config::{Config, CONFIG_KEYS, DEFAULT_MAX_AGENTS, MAX_AGENTS_LIMIT, MAX_DURATION_MS, MAX_ID_CHARS, MAX_THRESHOLD, MIN_WINDOW_MS};
+use crate::config::{Config, CONFIG_KEYS, DEFAULT_MAX_AGENTS, MAX_BACKOFF_MULTIPLIER, MAX_AGENTS_LIMIT, MAX_DURATION_MS, MAX_ID_CHARS, MAX_THRESHOLD, MIN_WINDOW_MS};
 use crate::types::{ErrorCode, Failure, Reason, State, MAX_OUTSTANDING};
 use crate::words;
 
@@ -37,7 +37,7 @@ pub fn constants() -> Vec<Constant> {
         Failure::ALL.iter().map(|f| (f.as_str().to_owned(), Value::from(f.plural()))).collect();
     let limits = json!({
         "maxThreshold": MAX_THRESHOLD, "maxDurationMs": MAX_DURATION_MS, "minWindowMs": MIN_WINDOW_MS,
-        "maxAgents": MAX_AGENTS_LIMIT, "maxIdChars": MAX_ID_CHARS,
+        "maxAgents": MAX_AGENTS_LIMIT, "maxIdChars": MAX_ID_CHARS, "maxBackoffMultiplier": MAX_BACKOFF_MULTIPLIER,
     });
     vec![
         c("STATES", Some("readonly CircuitState[]"), "The states, in the order of their codes.", names(State::ALL, State::as_str)),
@@ -65,6 +65,7 @@ pub fn constants() -> Vec<Constant> {
         c("OUTCOME_RELEASED", None, "`settle` outcome code of a released permit.", words::OUTCOME_RELEASED.into()),
         c("OUTCOME_FAILURE", None, "`settle` outcome code of the first failure reason; reason i is OUTCOME_FAILURE + i.", words::OUTCOME_FAILURE.into()),
         c("REJECTION_STATES", None, "`admit` rejects with -1 - (retryAfterMs * REJECTION_STATES + state code).", words::REJECTION_STATES.into()),
+        c("ISOLATED_CODE", None, "The rejection state code of a breaker held OPEN by isolate().", words::ISOLATED_CODE.into()),
     ]
 }
 

@@ -39,6 +39,7 @@ fn typescript() -> String {
     out += &declare::<crate::snapshot::TransitionCount>(&cfg);
     out += &declare::<crate::snapshot::Calls>(&cfg);
     out += &declare::<crate::snapshot::Snapshot>(&cfg);
+    out += &declare::<crate::types::Saved>(&cfg);
     out
 }
 

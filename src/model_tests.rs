@@ -1,6 +1,7 @@
 //! Model-based property test: random sequences of acquire / success / failure / release / advance /
-//! force-open / reset run against the breaker and against a small reference model written
-//! separately from it, straight from the rules in the issue. They must never diverge.
+//! force-open / reset / isolate / release-isolation run against the breaker and against a small
+//! reference model written separately from it, straight from the rules in the issues (the
+//! consecutive and error-rate rules, the open backoff, isolation). They must never diverge.
 
 use crate::breaker::{Breaker, Failure, Outcome, Permit, Recorded, State};
 use crate::config::{Config, ConfigPatch};
@@ -14,8 +15,21 @@ struct Model {
     max_probes: usize,
     open_timeout: u64,
     probe_timeout: u64,
+    /// The error-rate rule: threshold (0 off), minimum calls, and the window's bucket length.
+    rate: f64,
+    minimum_calls: u64,
+    bucket_ms: u64,
+    /// Every counted outcome: (bucket it fell in, was a failure).
+    outcomes: Vec<(u64, bool)>,
+    /// The open backoff: multiplier, maximum, and failed recoveries since the last close.
+    multiplier: f64,
+    open_max: u64,
+    step: u32,
+    /// `isolate()` holds: (token, still held).
+    holds: Vec<(u32, bool)>,
     state: State,
     opened_at: u64,
+    open_for: u64,
     consecutive: u32,
     successes: u32,
     /// Each issued permit: (epoch it belongs to, still outstanding, is a probe, admitted at).
@@ -32,8 +46,17 @@ impl Model {
             max_probes: c.half_open_max_calls as usize,
             open_timeout: c.open_timeout_ms,
             probe_timeout: c.probe_timeout_ms,
+            rate: c.error_rate_threshold,
+            minimum_calls: c.minimum_calls as u64,
+            bucket_ms: c.error_rate_window_ms / 60,
+            outcomes: vec![],
+            multiplier: c.open_backoff_multiplier,
+            open_max: c.open_timeout_max_ms,
+            step: 0,
+            holds: vec![],
             state: State::Closed,
             opened_at: 0,
+            open_for: 0,
             consecutive: 0,
             successes: 0,
             permits: vec![],
@@ -45,18 +68,32 @@ impl Model {
         self.state = s;
         self.epoch += 1;
         self.successes = 0;
-        if s == State::Open {
-            self.opened_at = at;
-        }
         if s == State::Closed {
             self.consecutive = 0;
+            self.step = 0;
         }
+        if s == State::Open {
+            // openTimeoutMs * multiplier^step, at most openTimeoutMaxMs.
+            let grown = self.open_timeout as f64 * self.multiplier.powi(self.step as i32);
+            self.open_for = if grown >= self.open_max as f64 { self.open_max } else { grown as u64 };
+            self.opened_at = at;
+        }
+    }
+
+    /// A failed recovery: HALF_OPEN back to OPEN, one backoff step further.
+    fn reopen(&mut self, at: u64) {
+        self.step += 1;
+        self.enter(State::Open, at);
+    }
+
+    fn isolated(&self) -> bool {
+        self.holds.iter().any(|h| h.1)
     }
 
     fn look(&mut self, now: u64) -> State {
         loop {
-            if self.state == State::Open && now >= self.opened_at + self.open_timeout {
-                let at = self.opened_at + self.open_timeout;
+            if self.state == State::Open && !self.isolated() && now >= self.opened_at + self.open_for {
+                let at = self.opened_at + self.open_for;
                 self.enter(State::HalfOpen, at);
                 continue;
             }
@@ -64,11 +101,18 @@ impl Model {
             let oldest = self.probes().map(|p| p.3).min();
             match oldest {
                 Some(at) if self.state == State::HalfOpen && now >= at + self.probe_timeout => {
-                    self.enter(State::Open, at + self.probe_timeout);
+                    self.reopen(at + self.probe_timeout);
                 }
                 _ => return self.state,
             }
         }
+    }
+
+    /// (calls, failures) in the error-rate window at `now`: the 60 buckets up to now's.
+    fn window(&self, now: u64) -> (u64, u64) {
+        let newest = now / self.bucket_ms;
+        let inside = self.outcomes.iter().filter(|o| o.0 + 60 > newest);
+        inside.fold((0, 0), |(c, f), o| (c + 1, f + o.1 as u64))
     }
 
     fn probes(&self) -> impl Iterator<Item = &(u64, bool, bool, u64)> {
@@ -106,6 +150,7 @@ impl Model {
         match outcome {
             Outcome::Released => {}
             Outcome::Success => {
+                self.outcomes.push((now / self.bucket_ms, false));
                 self.consecutive = 0;
                 if self.state == State::HalfOpen {
                     self.successes += 1;
@@ -115,8 +160,13 @@ impl Model {
                 }
             }
             Outcome::Failure(_) => {
+                self.outcomes.push((now / self.bucket_ms, true));
                 self.consecutive += 1;
-                if self.state == State::HalfOpen || self.consecutive >= self.failure_threshold {
+                let (calls, failures) = self.window(now);
+                let rate_trips = self.rate > 0.0 && calls >= self.minimum_calls && failures as f64 >= self.rate * calls as f64;
+                if self.state == State::HalfOpen {
+                    self.reopen(now);
+                } else if self.consecutive >= self.failure_threshold || rate_trips {
                     self.enter(State::Open, now);
                 }
             }
@@ -136,6 +186,8 @@ enum Op {
     Advance(u64),
     ForceOpen,
     Reset,
+    Isolate,
+    EndIsolation(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -145,6 +197,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u64..150).prop_map(Op::Advance),
         1 => Just(Op::ForceOpen),
         1 => Just(Op::Reset),
+        1 => Just(Op::Isolate),
+        1 => any::<usize>().prop_map(Op::EndIsolation),
     ]
 }
 
@@ -163,6 +217,8 @@ proptest! {
     fn breaker_follows_the_model(
         f in 1u32..6, s in 1u32..4, h in 1u32..4, timeout in 1u64..100,
         probe_timeout in 1u64..200,
+        rate in prop_oneof![Just(0.0), (1u32..=4).prop_map(|k| k as f64 / 4.0)], minimum_calls in 1u32..8,
+        multiplier in prop_oneof![Just(1.0), 1.0f64..4.0], open_max_extra in 0u64..400,
         ops in proptest::collection::vec(op(), 1..120),
     ) {
         let patch = ConfigPatch {
@@ -171,12 +227,18 @@ proptest! {
             half_open_max_calls: Some(h as f64),
             open_timeout_ms: Some(timeout as f64),
             probe_timeout_ms: Some(probe_timeout as f64),
+            error_rate_threshold: Some(rate),
+            minimum_calls: Some(minimum_calls as f64),
+            error_rate_window_ms: Some(1_200.0), // 20 ms buckets: outcomes leave it within a run
+            open_backoff_multiplier: Some(multiplier),
+            open_timeout_max_ms: Some((timeout + open_max_extra) as f64),
             ..Default::default()
         };
         let config = Config::default().apply(&patch).unwrap();
         let mut model = Model::new(&config);
         let mut breaker = Breaker::new(config, 0);
         let mut permits: Vec<Permit> = vec![];
+        let mut holds: Vec<u32> = vec![];
         let mut now = 0u64;
         let mut ev = vec![];
         for op in ops {
@@ -203,14 +265,38 @@ proptest! {
                 Op::Reset => {
                     model.look(now);
                     model.permits.iter_mut().for_each(|p| p.1 = false); // reset abandons them
+                    model.holds.iter_mut().for_each(|h| h.1 = false); // and ends isolation
                     model.enter(State::Closed, now);
                     breaker.reset(now, &mut ev);
                 }
+                Op::Isolate => {
+                    model.look(now);
+                    let first = !model.isolated();
+                    let token = breaker.isolate(now, &mut ev);
+                    model.holds.push((token, true));
+                    if first {
+                        model.enter(State::Open, now);
+                    }
+                    holds.push(token);
+                }
+                Op::EndIsolation(i) if !holds.is_empty() => {
+                    let i = i % holds.len();
+                    model.look(now);
+                    let held = model.holds[i].1;
+                    model.holds[i].1 = false;
+                    if held && !model.isolated() {
+                        model.enter(State::Closed, now);
+                    }
+                    prop_assert_eq!(breaker.end_isolation(holds[i], now, &mut ev), held, "release of hold {}", i);
+                }
+                Op::EndIsolation(_) => {}
             }
             prop_assert_eq!(model.look(now), breaker.observe(now, &mut ev));
             prop_assert_eq!(model.consecutive, breaker.consecutive_failures());
             prop_assert_eq!(model.successes, breaker.half_open_successes());
             prop_assert_eq!(model.in_flight(), breaker.in_flight());
+            prop_assert_eq!(model.step, breaker.backoff_step());
+            prop_assert_eq!(model.holds.iter().filter(|h| h.1).count() as u32, breaker.isolations());
             let m = breaker.metrics();
             let reported = m.successes + m.failures_total() + m.released + m.late_outcomes + m.abandoned;
             prop_assert_eq!(m.admitted, reported + breaker.in_flight());

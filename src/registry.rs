@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::config::{check_id, Config, ConfigPatch, MaxAgents};
 pub use crate::error::RegistryError;
 use crate::snapshot::Snapshot;
-use crate::types::{AgentTransition, Outcome, Permit, Recorded, Rejected, State, Transition};
+use crate::types::{AgentTransition, Outcome, Permit, Recorded, Rejected, Saved, State, Transition};
 use crate::words::Words;
 
 /// Breakers by agent id, bounded, with one clock.
@@ -144,6 +144,29 @@ impl Registry {
     /// Closes the breaker in `slot` now and clears its counts.
     pub fn reset(&mut self, slot: usize) {
         self.with(slot, |b, now, ev| b.reset(now, ev))
+    }
+
+    /// Holds the breaker in `slot` OPEN until the returned token is released (see [`Breaker::isolate`]).
+    pub fn isolate(&mut self, slot: usize) -> u32 {
+        self.with(slot, |b, now, ev| b.isolate(now, ev))
+    }
+
+    /// Releases an `isolate` hold; false if it was not held.
+    pub fn end_isolation(&mut self, slot: usize, token: u32) -> bool {
+        self.with(slot, |b, now, ev| b.end_isolation(token, now, ev))
+    }
+
+    /// The saved state of the breaker in `slot`, for [`Registry::restore`].
+    pub fn saved(&mut self, slot: usize) -> Saved {
+        self.with(slot, |b, now, ev| {
+            b.observe(now, ev);
+            b.saved(now)
+        })
+    }
+
+    /// Puts the breaker in `slot` in a saved state.
+    pub fn restore(&mut self, slot: usize, saved: &Saved) -> Result<(), &'static str> {
+        self.with(slot, |b, now, ev| b.restore(saved, now, ev))
     }
 
     /// The status of the breaker in `slot`.

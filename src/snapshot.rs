@@ -30,8 +30,14 @@ pub struct Snapshot {
     pub half_open_successes: u32,
     /// Probes admitted and not yet reported.
     pub probes_in_flight: u32,
-    /// Milliseconds until HALF_OPEN while OPEN, else 0.
+    /// Milliseconds until HALF_OPEN while OPEN, else 0 (while isolated: the open time, as a hint).
     pub open_remaining_ms: u64,
+    /// How long an OPEN period lasts now: `openTimeoutMs`, grown by the backoff after failed recoveries.
+    pub current_open_timeout_ms: u64,
+    /// Failed recoveries since the breaker last closed (the open backoff's step).
+    pub backoff_step: u32,
+    /// `isolate()` holds not yet released: while any is held the breaker stays OPEN.
+    pub isolations: u32,
     /// The breaker's settings, every field filled in.
     pub config: Config,
     /// Call counts.
@@ -114,6 +120,9 @@ impl Snapshot {
             half_open_successes: b.half_open_successes(),
             probes_in_flight: b.probes_in_flight(),
             open_remaining_ms: b.open_remaining_ms(now_ms),
+            current_open_timeout_ms: b.open_timeout_ms(),
+            backoff_step: b.backoff_step(),
+            isolations: b.isolations(),
             config: b.config().clone(),
             calls: Calls {
                 admitted: m.admitted,

@@ -72,5 +72,7 @@ fn build() -> Vec<(String, Getter)> {
     let last = |r: &Row| r.breaker.metrics().last_failure;
     col("lastFailure:reason".into(), Box::new(move |r| last(r).map_or(f64::NAN, |(f, _)| f.code() as f64)));
     col("lastFailure:atMs".into(), Box::new(move |r| last(r).map_or(f64::NAN, |(_, at)| at as f64)));
+    col("backoffStep".into(), Box::new(|r| r.breaker.backoff_step() as f64));
+    col("isolations".into(), Box::new(|r| r.breaker.isolations() as f64));
     c
 }

@@ -10,7 +10,7 @@
 /// `code` and the serde name all come from it.
 macro_rules! named {
     ($(#[$meta:meta])* pub enum $E:ident { $($(#[doc = $doc:literal])* $V:ident = $name:literal,)* }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(test, derive(ts_rs::TS))]
         $(#[$meta])*
         pub enum $E {
@@ -89,6 +89,8 @@ named! {
     pub enum Reason {
         /// CLOSED → OPEN: the consecutive failures reached `failureThreshold`.
         FailureThreshold = "failure_threshold",
+        /// CLOSED → OPEN: the failure ratio over the window reached `errorRateThreshold`.
+        ErrorRateThreshold = "error_rate_threshold",
         /// OPEN → HALF_OPEN: `openTimeoutMs` passed.
         OpenTimeoutElapsed = "open_timeout_elapsed",
         /// HALF_OPEN → OPEN: a probe failed.
@@ -99,6 +101,12 @@ named! {
         SuccessThreshold = "success_threshold",
         /// Any → OPEN by an operator.
         ForcedOpen = "forced_open",
+        /// Any → OPEN, held open by `isolate()` until every hold is released.
+        Isolated = "isolated",
+        /// OPEN → CLOSED: the last `isolate()` hold was released.
+        IsolationEnded = "isolation_ended",
+        /// Any → the state of a saved snapshot, by `restore()`.
+        Restored = "restored",
         /// Any → CLOSED by an operator; counts cleared.
         Reset = "reset",
     }
@@ -121,6 +129,10 @@ named! {
         TooManyAgents = "ERR_TOO_MANY_AGENTS",
         /// An argument of the wrong type or out of range.
         InvalidArg = "ERR_INVALID_ARG",
+        /// `execute` gave up on a call after its `timeoutMs` (counted as a `timeout` failure).
+        CallTimeout = "ERR_CALL_TIMEOUT",
+        /// `execute` was aborted by the caller's signal (nothing counted; the reason is the `cause`).
+        Aborted = "ERR_ABORTED",
         /// The JavaScript runtime lacks what the addon needs (external ArrayBuffers).
         UnsupportedRuntime = "ERR_UNSUPPORTED_RUNTIME",
         /// No prebuilt native binary is installed for this platform.
@@ -164,8 +176,29 @@ pub const GENERATION_MASK: u32 = 0x7FFF_FFFF;
 pub struct Rejected {
     /// The state that rejected the call (OPEN, or HALF_OPEN with all probes taken).
     pub state: State,
-    /// Milliseconds until the breaker turns HALF_OPEN (0 when HALF_OPEN).
+    /// Milliseconds until the breaker turns HALF_OPEN (0 when HALF_OPEN; the open time while isolated).
     pub retry_after_ms: u64,
+    /// True when the breaker is held OPEN by `isolate()`: it stays OPEN until released.
+    pub isolated: bool,
+}
+
+/// What `snapshot()` saves of a breaker and `restore()` applies: its state, not its counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "BreakerSnapshot"))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Saved {
+    /// The effective state.
+    pub state: State,
+    /// The generation when saved (for information: `restore()` moves the local generation on).
+    pub generation: u32,
+    /// Milliseconds until HALF_OPEN while OPEN, else 0.
+    pub open_remaining_ms: u64,
+    /// Failures in a row.
+    pub consecutive_failures: u32,
+    /// Successful probes in this HALF_OPEN period.
+    pub half_open_successes: u32,
+    /// Failed recoveries since the breaker last closed (the open backoff's step).
+    pub backoff_step: u32,
 }
 
 /// What became of a reported outcome.

@@ -49,8 +49,11 @@ pub const OUTCOME_RELEASED: u32 = 1;
 /// Outcome code of the first failure kind; kind `k` is `OUTCOME_FAILURE + k`.
 pub const OUTCOME_FAILURE: u32 = 2;
 /// A rejection from `admit` packs the state code under the remaining time:
-/// `-1 - (retryAfterMs * REJECTION_STATES + state code)`.
+/// `-1 - (retryAfterMs * REJECTION_STATES + state code)`, where [`ISOLATED_CODE`] stands for OPEN
+/// held by `isolate()`.
 pub const REJECTION_STATES: u64 = 4;
+/// The state code of a rejection by a breaker held OPEN by `isolate()`.
+pub const ISOLATED_CODE: u64 = 3;
 
 /// Counts JavaScript made on a slot since Rust last looked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -155,7 +158,8 @@ pub fn decode_outcome(code: u64) -> Option<Outcome> {
 
 /// The (negative) number `admit` returns for a rejection.
 pub fn encode_rejection(no: Rejected) -> f64 {
-    -1.0 - (no.retry_after_ms as f64 * REJECTION_STATES as f64 + no.state.code() as f64)
+    let code = if no.isolated { ISOLATED_CODE } else { no.state.code() as u64 };
+    -1.0 - (no.retry_after_ms as f64 * REJECTION_STATES as f64 + code as f64)
 }
 
 /// The states' codes, for [`decode_rejection`].
@@ -164,7 +168,9 @@ const STATES: &[State] = State::ALL;
 /// The rejection a number from [`encode_rejection`] stands for (tests and the TypeScript mirror).
 pub fn decode_rejection(code: f64) -> Rejected {
     let r = (-1.0 - code) as u64;
-    Rejected { state: STATES[(r % REJECTION_STATES) as usize], retry_after_ms: r / REJECTION_STATES }
+    let isolated = r % REJECTION_STATES == ISOLATED_CODE;
+    let state = if isolated { State::Open } else { STATES[(r % REJECTION_STATES) as usize] };
+    Rejected { state, retry_after_ms: r / REJECTION_STATES, isolated }
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ fn outcome_codes_name_success_release_and_every_failure_kind() {
 
 #[test]
 fn rejections_round_trip_with_their_state_and_wait() {
-    for state in [State::Open, State::HalfOpen, State::Closed] {
+    for (state, isolated) in [(State::Open, false), (State::HalfOpen, false), (State::Closed, false), (State::Open, true)] {
         for retry_after_ms in [0, 1, 59_999, 86_400_000] {
-            let r = Rejected { state, retry_after_ms };
+            let r = Rejected { state, retry_after_ms, isolated };
             assert!(encode_rejection(r) < 0.0);
             assert_eq!(decode_rejection(encode_rejection(r)), r);
         }

@@ -8,25 +8,25 @@ export const STATES: readonly CircuitState[] = Object.freeze(["CLOSED","OPEN","H
 export const FAILURE_REASONS: readonly FailureReason[] = Object.freeze(["error","timeout","network","http_5xx","rate_limited","invalid_response"]);
 
 /** Why transitions happen. */
-export const TRANSITION_REASONS: readonly TransitionReason[] = Object.freeze(["failure_threshold","open_timeout_elapsed","probe_failed","probe_timed_out","success_threshold","forced_open","reset"]);
+export const TRANSITION_REASONS: readonly TransitionReason[] = Object.freeze(["failure_threshold","error_rate_threshold","open_timeout_elapsed","probe_failed","probe_timed_out","success_threshold","forced_open","isolated","isolation_ended","restored","reset"]);
 
 /** The codes this package's errors carry. */
-export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(["ERR_CIRCUIT_OPEN","ERR_CIRCUIT_CONFIG","ERR_INVALID_AGENT_ID","ERR_UNKNOWN_AGENT","ERR_AGENT_EXISTS","ERR_TOO_MANY_AGENTS","ERR_INVALID_ARG","ERR_UNSUPPORTED_RUNTIME","ERR_NATIVE_BINDING_MISSING","ERR_INTERNAL"]);
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(["ERR_CIRCUIT_OPEN","ERR_CIRCUIT_CONFIG","ERR_INVALID_AGENT_ID","ERR_UNKNOWN_AGENT","ERR_AGENT_EXISTS","ERR_TOO_MANY_AGENTS","ERR_INVALID_ARG","ERR_CALL_TIMEOUT","ERR_ABORTED","ERR_UNSUPPORTED_RUNTIME","ERR_NATIVE_BINDING_MISSING","ERR_INTERNAL"]);
 
 /** Each failure reason in an operator's words, plural. */
 export const FAILURE_WORDING: Readonly<Record<FailureReason, string>> = Object.freeze({"error":"errors","http_5xx":"HTTP 5xx answers","invalid_response":"invalid responses","network":"network errors","rate_limited":"HTTP 429 answers","timeout":"timeouts"});
 
 /** The metrics table's columns, in order. */
-export const TABLE_COLUMNS: readonly string[] = Object.freeze(["state","sinceMs","consecutiveFailures","halfOpenSuccesses","probesInFlight","openRemainingMs","admitted","successes","failures","failures:error","failures:timeout","failures:network","failures:http_5xx","failures:rate_limited","failures:invalid_response","rejections","released","lateOutcomes","errorRate:successes","errorRate:failures","errorRate:ratio","recovery:count","recovery:lastMs","recovery:sumMs","recovery:maxMs","transitions:CLOSED->CLOSED","transitions:CLOSED->OPEN","transitions:CLOSED->HALF_OPEN","transitions:OPEN->CLOSED","transitions:OPEN->OPEN","transitions:OPEN->HALF_OPEN","transitions:HALF_OPEN->CLOSED","transitions:HALF_OPEN->OPEN","transitions:HALF_OPEN->HALF_OPEN","lastFailure:reason","lastFailure:atMs"]);
+export const TABLE_COLUMNS: readonly string[] = Object.freeze(["state","sinceMs","consecutiveFailures","halfOpenSuccesses","probesInFlight","openRemainingMs","admitted","successes","failures","failures:error","failures:timeout","failures:network","failures:http_5xx","failures:rate_limited","failures:invalid_response","rejections","released","lateOutcomes","errorRate:successes","errorRate:failures","errorRate:ratio","recovery:count","recovery:lastMs","recovery:sumMs","recovery:maxMs","transitions:CLOSED->CLOSED","transitions:CLOSED->OPEN","transitions:CLOSED->HALF_OPEN","transitions:OPEN->CLOSED","transitions:OPEN->OPEN","transitions:OPEN->HALF_OPEN","transitions:HALF_OPEN->CLOSED","transitions:HALF_OPEN->OPEN","transitions:HALF_OPEN->HALF_OPEN","lastFailure:reason","lastFailure:atMs","backoffStep","isolations"]);
 
 /** The settings' names, in the order the docs list them. */
-export const CONFIG_KEYS: readonly (keyof Config)[] = Object.freeze(["failureThreshold","successThreshold","halfOpenMaxCalls","openTimeoutMs","probeTimeoutMs","errorRateWindowMs"]);
+export const CONFIG_KEYS: readonly (keyof Config)[] = Object.freeze(["failureThreshold","successThreshold","halfOpenMaxCalls","openTimeoutMs","probeTimeoutMs","errorRateWindowMs","errorRateThreshold","minimumCalls","openBackoffMultiplier","openTimeoutMaxMs"]);
 
 /** The settings a breaker has when none are given. */
-export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({"errorRateWindowMs":60000,"failureThreshold":5,"halfOpenMaxCalls":2,"openTimeoutMs":60000,"probeTimeoutMs":60000,"successThreshold":2});
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({"errorRateThreshold":0.0,"errorRateWindowMs":60000,"failureThreshold":5,"halfOpenMaxCalls":2,"minimumCalls":20,"openBackoffMultiplier":1.0,"openTimeoutMaxMs":60000,"openTimeoutMs":60000,"probeTimeoutMs":60000,"successThreshold":2});
 
 /** The largest (and smallest) values the settings accept. */
-export const BREAKER_LIMITS = Object.freeze({"maxAgents":1000000,"maxDurationMs":86400000,"maxIdChars":128,"maxThreshold":10000,"minWindowMs":1000} as const);
+export const BREAKER_LIMITS = Object.freeze({"maxAgents":1000000,"maxBackoffMultiplier":100.0,"maxDurationMs":86400000,"maxIdChars":128,"maxThreshold":10000,"minWindowMs":1000} as const);
 
 /** `maxAgents` when none is given. */
 export const DEFAULT_MAX_AGENTS = 1000;
@@ -76,6 +76,9 @@ export const OUTCOME_FAILURE = 2;
 /** `admit` rejects with -1 - (retryAfterMs * REJECTION_STATES + state code). */
 export const REJECTION_STATES = 4;
 
+/** The rejection state code of a breaker held OPEN by isolate(). */
+export const ISOLATED_CODE = 3;
+
 /**
  * The three states of a breaker.
  */
@@ -89,16 +92,17 @@ export type FailureReason = "error" | "timeout" | "network" | "http_5xx" | "rate
 /**
  * Why a transition happened.
  */
-export type TransitionReason = "failure_threshold" | "open_timeout_elapsed" | "probe_failed" | "probe_timed_out" | "success_threshold" | "forced_open" | "reset";
+export type TransitionReason = "failure_threshold" | "error_rate_threshold" | "open_timeout_elapsed" | "probe_failed" | "probe_timed_out" | "success_threshold" | "forced_open" | "isolated" | "isolation_ended" | "restored" | "reset";
 
 /**
  * The stable codes of this package's errors (`error.code` in JavaScript).
  */
-export type ErrorCode = "ERR_CIRCUIT_OPEN" | "ERR_CIRCUIT_CONFIG" | "ERR_INVALID_AGENT_ID" | "ERR_UNKNOWN_AGENT" | "ERR_AGENT_EXISTS" | "ERR_TOO_MANY_AGENTS" | "ERR_INVALID_ARG" | "ERR_UNSUPPORTED_RUNTIME" | "ERR_NATIVE_BINDING_MISSING" | "ERR_INTERNAL";
+export type ErrorCode = "ERR_CIRCUIT_OPEN" | "ERR_CIRCUIT_CONFIG" | "ERR_INVALID_AGENT_ID" | "ERR_UNKNOWN_AGENT" | "ERR_AGENT_EXISTS" | "ERR_TOO_MANY_AGENTS" | "ERR_INVALID_ARG" | "ERR_CALL_TIMEOUT" | "ERR_ABORTED" | "ERR_UNSUPPORTED_RUNTIME" | "ERR_NATIVE_BINDING_MISSING" | "ERR_INTERNAL";
 
 /**
- * The settings of one breaker, every field filled in. Integers; checked natively, with an
- * `ERR_CIRCUIT_CONFIG` error naming the field. Every field has the default the story asks for.
+ * The settings of one breaker, every field filled in; checked natively, with an
+ * `ERR_CIRCUIT_CONFIG` error naming the field. Every field has the default the story asks for:
+ * the rate rule and the open backoff are off unless set.
  */
 export type Config = { 
 /**
@@ -126,7 +130,27 @@ probeTimeoutMs: number,
 /**
  * Length of the rolling error-rate window in milliseconds, 1000..=86400000. @default 60000
  */
-errorRateWindowMs: number, };
+errorRateWindowMs: number, 
+/**
+ * Failure ratio over the error-rate window that opens a CLOSED breaker (`error_rate_threshold`),
+ * once the window holds `minimumCalls` calls: a number in 0..=1, 0 for off. Either rule opens
+ * the breaker. @default 0
+ */
+errorRateThreshold: number, 
+/**
+ * Calls the error-rate window must hold before `errorRateThreshold` applies, 1..=10000. @default 20
+ */
+minimumCalls: number, 
+/**
+ * Each failed recovery (a probe failing or timing out) multiplies the open time by this,
+ * up to `openTimeoutMaxMs`; closing resets it. A number in 1..=100, 1 for off. @default 1
+ */
+openBackoffMultiplier: number, 
+/**
+ * The longest the open time grows to with `openBackoffMultiplier`, openTimeoutMs..=86400000.
+ * @default openTimeoutMs
+ */
+openTimeoutMaxMs: number, };
 
 /**
  * One state change, as logged and kept in the recent history.
@@ -333,9 +357,21 @@ halfOpenSuccesses: number,
  */
 probesInFlight: number, 
 /**
- * Milliseconds until HALF_OPEN while OPEN, else 0.
+ * Milliseconds until HALF_OPEN while OPEN, else 0 (while isolated: the open time, as a hint).
  */
 openRemainingMs: number, 
+/**
+ * How long an OPEN period lasts now: `openTimeoutMs`, grown by the backoff after failed recoveries.
+ */
+currentOpenTimeoutMs: number, 
+/**
+ * Failed recoveries since the breaker last closed (the open backoff's step).
+ */
+backoffStep: number, 
+/**
+ * `isolate()` holds not yet released: while any is held the breaker stays OPEN.
+ */
+isolations: number, 
 /**
  * The breaker's settings, every field filled in.
  */
@@ -364,3 +400,32 @@ recovery: Recovery,
  * The last counted failure, if any.
  */
 lastFailure: LastFailure | null, };
+
+/**
+ * What `snapshot()` saves of a breaker and `restore()` applies: its state, not its counts.
+ */
+export type BreakerSnapshot = { 
+/**
+ * The effective state.
+ */
+state: CircuitState, 
+/**
+ * The generation when saved (for information: `restore()` moves the local generation on).
+ */
+generation: number, 
+/**
+ * Milliseconds until HALF_OPEN while OPEN, else 0.
+ */
+openRemainingMs: number, 
+/**
+ * Failures in a row.
+ */
+consecutiveFailures: number, 
+/**
+ * Successful probes in this HALF_OPEN period.
+ */
+halfOpenSuccesses: number, 
+/**
+ * Failed recoveries since the breaker last closed (the open backoff's step).
+ */
+backoffStep: number, };
