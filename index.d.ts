@@ -56,6 +56,14 @@ export declare class NativeRegistry {
   forceOpen(slot: number): void
   /** Closes the breaker in `slot` now and clears its consecutive counts. */
   reset(slot: number): void
+  /** Holds the breaker in `slot` OPEN until `endIsolation(slot, token)` with the token returned. */
+  isolate(slot: number): number
+  /** Releases an `isolate` hold; false if it was not held (released already, or cleared by a reset). */
+  endIsolation(slot: number, token: number): boolean
+  /** The saved state of the breaker in `slot` (`snapshot()`), as JSON. */
+  snapshotJson(slot: number): string
+  /** Puts the breaker in `slot` in the saved state `snapshotJson` (from `snapshotJson`). */
+  restoreJson(slot: number, snapshotJson: string): void
   /**
    * Takes the transitions not yet drained, oldest first, as a JSON array of
    * `{agent, from, to, reason, atMs, consecutiveFailures}`.

@@ -27,11 +27,11 @@ async function concurrent(n, call) {
 }
 
 function breakerGroup() {
-  const { CircuitBreaker, AgentCircuitBreaker } = require('..');
+  const { CircuitBreaker, AgentCircuitBreaker, MARKETPLACE_AGENTS } = require('..');
   const work = async () => 1;
   const js = new JsBreaker();
   const native = new CircuitBreaker();
-  const agent = new AgentCircuitBreaker().get('amazon');
+  const agent = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS }).get('amazon');
   const opened = new CircuitBreaker();
   opened.forceOpen();
   const EMPTY = { phases: [] };

@@ -6,12 +6,12 @@
 // plus a control server: POST /agents/<agent>/<mode> switches one; GET /agents lists modes and counts.
 // Used by `npm start` (the main job), `npm run chaos` and the e2e test.
 // Run alone: node scripts/agent-sim.js [--base-port 4101] [--control-port 4100]
-// The agents are the package's DEFAULT_AGENTS, so this needs the built package (`npm run build`).
+// The agents are the package's MARKETPLACE_AGENTS, so this needs the built package (`npm run build`).
 'use strict';
 const http = require('node:http');
-const { DEFAULT_AGENTS } = require('../lib/resilience');
+const { MARKETPLACE_AGENTS } = require('../lib/resilience');
 
-const AGENTS = DEFAULT_AGENTS;
+const AGENTS = MARKETPLACE_AGENTS;
 const MODES = ['ok', 'fail', 'hang', 'slow', 'flaky'];
 
 function listen(server, port, host) {

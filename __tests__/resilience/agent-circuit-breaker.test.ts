@@ -3,7 +3,7 @@
  * bounds, id checks, and the story's acceptance scenario on a manual clock.
  */
 
-import { AgentCircuitBreaker, DEFAULT_AGENTS, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { AgentCircuitBreaker, MARKETPLACE_AGENTS, DEFAULT_AGENTS, ManualClock, type TransitionEvent } from '../../lib/resilience';
 import { caught } from './helpers/caught';
 
 const ok = async () => ({ phases: ['ok'] });
@@ -14,16 +14,18 @@ const EMPTY = () => ({ phases: [] as string[] });
 
 
 describe('AgentCircuitBreaker', () => {
-  test('starts with the five marketplace agents, all CLOSED', () => {
-    const registry = new AgentCircuitBreaker();
-    expect(DEFAULT_AGENTS).toEqual(['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop']);
-    expect(registry.agents()).toEqual(DEFAULT_AGENTS);
-    expect(registry.statusAll().map((s) => [s.agent, s.state])).toEqual(DEFAULT_AGENTS.map((a) => [a, 'CLOSED']));
+  test('starts with no agents unless given; MARKETPLACE_AGENTS gives the five, all CLOSED', () => {
+    expect(new AgentCircuitBreaker().agents()).toEqual([]);
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
+    expect(MARKETPLACE_AGENTS).toEqual(['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop']);
+    expect(DEFAULT_AGENTS).toBe(MARKETPLACE_AGENTS); // the deprecated name
+    expect(registry.agents()).toEqual(MARKETPLACE_AGENTS);
+    expect(registry.statusAll().map((s) => [s.agent, s.state])).toEqual(MARKETPLACE_AGENTS.map((a) => [a, 'CLOSED']));
   });
 
   test("the story's acceptance test: trip, fail fast, half-open after the timeout, recover", async () => {
     const clock = new ManualClock();
-    const registry = new AgentCircuitBreaker({ clock });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock });
     const agent = jest.fn(boom);
     for (let i = 0; i < 5; i++) await expect(registry.execute('amazon', agent, EMPTY)).rejects.toThrow('agent down');
     expect(registry.status('amazon').state).toBe('OPEN');
@@ -42,7 +44,7 @@ describe('AgentCircuitBreaker', () => {
   });
 
   test('agents are isolated: amazon OPEN, the other four CLOSED and answering', async () => {
-    const registry = new AgentCircuitBreaker({ clock: new ManualClock() });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock: new ManualClock() });
     for (let i = 0; i < 5; i++) await registry.execute('amazon', boom).catch(() => undefined);
     for (const agent of DEFAULT_AGENTS.filter((a) => a !== 'amazon')) {
       expect(registry.state(agent)).toBe('CLOSED');
@@ -52,14 +54,15 @@ describe('AgentCircuitBreaker', () => {
   });
 
   test('two registries never share breakers', async () => {
-    const a = new AgentCircuitBreaker();
-    const b = new AgentCircuitBreaker();
+    const a = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
+    const b = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
     a.forceOpen('amazon');
     expect([a.state('amazon'), b.state('amazon')]).toEqual(['OPEN', 'CLOSED']);
   });
 
   test('defaults apply to every agent and overrides to one', async () => {
     const registry = new AgentCircuitBreaker({
+      agents: MARKETPLACE_AGENTS,
       defaults: { failureThreshold: 3, openTimeoutMs: 1000 },
       overrides: { shein: { failureThreshold: 1 } },
     });
@@ -70,7 +73,7 @@ describe('AgentCircuitBreaker', () => {
   });
 
   test('an unknown agent is an error naming the known ones; add creates it', async () => {
-    const registry = new AgentCircuitBreaker();
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
     const err = await caught(() => registry.execute('amazom', ok));
     expect(err.code).toBe('ERR_UNKNOWN_AGENT');
     expect(err.message).toContain('"amazon"');
@@ -79,7 +82,7 @@ describe('AgentCircuitBreaker', () => {
     expect(registry.has('walmart')).toBe(true);
     expect(registry.status('walmart').config.failureThreshold).toBe(2);
     expect((await caught(() => registry.add('walmart'))).code).toBe('ERR_AGENT_EXISTS');
-    expect((await caught(() => new AgentCircuitBreaker({ overrides: { nope: {} } }))).code).toBe('ERR_UNKNOWN_AGENT');
+    expect((await caught(() => new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, overrides: { nope: {} } }))).code).toBe('ERR_UNKNOWN_AGENT');
   });
 
   test('the registry is bounded by maxAgents: a clear error, nothing evicted', async () => {
@@ -90,7 +93,7 @@ describe('AgentCircuitBreaker', () => {
     expect(err.message).toContain('maxAgents = 3');
     expect(registry.agents()).toEqual(['a', 'b', 'c']);
     for (const bad of [0, -1, 1.5, NaN, 2 ** 32]) {
-      expect((await caught(() => new AgentCircuitBreaker({ maxAgents: bad }))).code).toBe('ERR_CIRCUIT_CONFIG');
+      expect((await caught(() => new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, maxAgents: bad }))).code).toBe('ERR_CIRCUIT_CONFIG');
     }
   });
 
@@ -110,10 +113,10 @@ describe('AgentCircuitBreaker', () => {
   });
 
   test('bad settings in defaults or overrides name the field', async () => {
-    const err = await caught(() => new AgentCircuitBreaker({ defaults: { openTimeoutMs: -1 } }));
+    const err = await caught(() => new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, defaults: { openTimeoutMs: -1 } }));
     expect(err.code).toBe('ERR_CIRCUIT_CONFIG');
     expect(err.message).toContain('openTimeoutMs');
-    const err2 = await caught(() => new AgentCircuitBreaker({ overrides: { amazon: { successThreshold: 0 } } }));
+    const err2 = await caught(() => new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, overrides: { amazon: { successThreshold: 0 } } }));
     expect(err2.code).toBe('ERR_CIRCUIT_CONFIG');
     expect(err2.message).toContain('successThreshold');
   });
@@ -121,7 +124,7 @@ describe('AgentCircuitBreaker', () => {
   test('every transition reaches the listener once, with its agent', async () => {
     const clock = new ManualClock();
     const events: TransitionEvent[] = [];
-    const registry = new AgentCircuitBreaker({ clock, onTransition: (e) => events.push(e) });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock, onTransition: (e) => events.push(e) });
     registry.forceOpen('shopee');
     clock.advance(60_000);
     registry.statusAll();
@@ -134,7 +137,7 @@ describe('AgentCircuitBreaker', () => {
 
   test('statusAll reports HALF_OPEN once the timeout is up, with no call made', async () => {
     const clock = new ManualClock();
-    const registry = new AgentCircuitBreaker({ clock });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock });
     registry.forceOpen('tiktok-shop');
     clock.advance(30_000);
     const open = registry.statusAll().find((s) => s.agent === 'tiktok-shop')!;
@@ -144,14 +147,14 @@ describe('AgentCircuitBreaker', () => {
   });
 
   test('JSON.stringify gives every status', () => {
-    const registry = new AgentCircuitBreaker();
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
     const parsed = JSON.parse(JSON.stringify(registry));
     expect(parsed.map((s: { agent: string }) => s.agent)).toEqual(DEFAULT_AGENTS);
   });
 
   test("metricsTable gives every breaker's numbers in one table, consistent with status", async () => {
     const clock = new ManualClock();
-    const registry = new AgentCircuitBreaker({ clock });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock });
     for (let i = 0; i < 5; i++) await registry.execute('shopee', boom).catch(() => undefined);
     await registry.execute('amazon', ok);
     clock.advance(1_000);

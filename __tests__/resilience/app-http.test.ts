@@ -4,7 +4,7 @@
  */
 
 import { Counter, Registry } from 'prom-client';
-import { AgentCircuitBreaker, ManualClock } from 'agent-circuit-breaker';
+import { AgentCircuitBreaker, MARKETPLACE_AGENTS, ManualClock } from 'agent-circuit-breaker';
 import { bearerMatches, denyOperator, denyReader } from '../../app/lib/http/auth';
 import { diagnose, diagnostics } from '../../app/lib/http/diagnostics';
 import { registerCircuitMetrics } from '../../app/lib/http/prometheus';
@@ -39,7 +39,7 @@ describe('access', () => {
 describe('diagnostics', () => {
   test('each state reads as one plain sentence with times in ISO', async () => {
     const clock = new ManualClock();
-    const breakers = new AgentCircuitBreaker({ clock });
+    const breakers = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock });
     const none = { cached: 0, empty: 0 };
     expect(diagnose(breakers.status('amazon'), none).recommendation).toBe('healthy');
     const timeout = Object.assign(new Error('slow'), { circuitReason: 'timeout' });

@@ -34,8 +34,8 @@ test('an async transition listener that rejects does not become an unhandled rej
 
 test('a process whose breakers are all OPEN exits by itself: no timers or handles are left', () => {
   const code = `
-    const { AgentCircuitBreaker } = require(${JSON.stringify(path.join(__dirname, '../../lib/resilience'))});
-    const registry = new AgentCircuitBreaker();
+    const { AgentCircuitBreaker, MARKETPLACE_AGENTS } = require(${JSON.stringify(path.join(__dirname, '../../lib/resilience'))});
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
     (async () => {
       for (const agent of registry.agents())
         for (let i = 0; i < 5; i++) await registry.execute(agent, async () => { throw new Error('down'); }).catch(() => {});

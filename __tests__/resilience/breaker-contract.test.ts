@@ -5,7 +5,7 @@
  */
 
 import fc from 'fast-check';
-import { AgentCircuitBreaker, CircuitBreaker, ManualClock, type BreakerStatus, type TransitionEvent } from '../../lib/resilience';
+import { AgentCircuitBreaker, MARKETPLACE_AGENTS, CircuitBreaker, ManualClock, type BreakerStatus, type TransitionEvent } from '../../lib/resilience';
 import { caught } from './helpers/caught';
 
 /** The accounting identity every status keeps: each admitted call is in exactly one bucket. */
@@ -47,7 +47,7 @@ describe('the probe timeout', () => {
 describe('the registry clock', () => {
   test('nowMs() reads the clock of atMs and sinceMs', () => {
     const clock = new ManualClock(500);
-    const registry = new AgentCircuitBreaker({ clock });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock });
     expect(registry.nowMs()).toBe(500);
     clock.advance(250);
     expect(registry.nowMs()).toBe(750);
@@ -191,7 +191,7 @@ describe('ids that are Object.prototype names', () => {
   });
 
   test('an unknown id that is an Object.prototype name is still unknown', async () => {
-    const registry = new AgentCircuitBreaker({ clock: new ManualClock() });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock: new ManualClock() });
     expect((await caught(() => registry.get('constructor'))).code).toBe('ERR_UNKNOWN_AGENT');
     expect(registry.has('toString')).toBe(false);
   });

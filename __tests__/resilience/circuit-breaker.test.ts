@@ -273,6 +273,10 @@ describe('CircuitBreaker', () => {
       openTimeoutMs: 60_000,
       probeTimeoutMs: 60_000,
       errorRateWindowMs: 60_000,
+      errorRateThreshold: 0,
+      minimumCalls: 20,
+      openBackoffMultiplier: 1,
+      openTimeoutMaxMs: 60_000,
     });
   });
 

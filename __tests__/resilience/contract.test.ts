@@ -4,7 +4,7 @@
  */
 
 import {
-  AgentCircuitBreaker,
+  AgentCircuitBreaker, MARKETPLACE_AGENTS,
   BREAKER_LIMITS,
   CircuitBreaker,
   DEFAULT_AGENTS,
@@ -39,7 +39,8 @@ describe('exported constants', () => {
   test('an unknown setting is refused with the settings listed in their documented order', () => {
     expect(() => new CircuitBreaker({ failureThresold: 1 } as object)).toThrow(
       'CircuitBreaker options: unknown setting "failureThresold"; known settings are failureThreshold, ' +
-        'successThreshold, halfOpenMaxCalls, openTimeoutMs, probeTimeoutMs, errorRateWindowMs',
+        'successThreshold, halfOpenMaxCalls, openTimeoutMs, probeTimeoutMs, errorRateWindowMs, errorRateThreshold, ' +
+        'minimumCalls, openBackoffMultiplier, openTimeoutMaxMs',
     );
   });
 
@@ -96,7 +97,7 @@ describe('exported constants', () => {
   });
 
   test('TABLE_COLUMNS are the metrics table columns', () => {
-    expect(new AgentCircuitBreaker().metricsTable().columns).toEqual(TABLE_COLUMNS);
+    expect(new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS }).metricsTable().columns).toEqual(TABLE_COLUMNS);
   });
 
   test('ERROR_CODES hold every code the package throws', () => {

@@ -6,7 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { AgentCircuitBreaker, CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { AgentCircuitBreaker, MARKETPLACE_AGENTS, CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
 import { AgentLoop, type Logger } from '../../app/lib/ai/agent-loop';
 import { bodyKey, MemoryCache } from '../../app/lib/ai/fallback-cache';
 import type { AgentRequest, AgentResponse } from '../../app/lib/ai/transport';
@@ -84,8 +84,8 @@ describe('bugs the peers shipped', () => {
 
   test('5a. timers keep the process alive (opossum #378): a process with open breakers exits by itself', () => {
     const code = `
-      const { AgentCircuitBreaker } = require(${JSON.stringify(path.join(__dirname, '../../lib/resilience'))});
-      const r = new AgentCircuitBreaker();
+      const { AgentCircuitBreaker, MARKETPLACE_AGENTS } = require(${JSON.stringify(path.join(__dirname, '../../lib/resilience'))});
+      const r = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
       for (const a of r.agents()) r.forceOpen(a);
       console.log(r.state('amazon'));`;
     const child = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20_000 });
@@ -94,7 +94,7 @@ describe('bugs the peers shipped', () => {
 
   test('5b. stale OPEN until a call comes (Polly #481, cockatiel #91): status is HALF_OPEN as soon as the timeout passes', () => {
     const clock = new ManualClock();
-    const registry = new AgentCircuitBreaker({ clock });
+    const registry = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS, clock });
     registry.forceOpen('amazon');
     clock.advance(60_000);
     expect(registry.statusAll()[0].state).toBe('HALF_OPEN');

@@ -8,21 +8,29 @@
 
 import type { ManualClock } from './native';
 import { Attachment, CircuitBreaker } from './circuit-breaker';
-import { TABLE_COLUMNS } from './contract';
+import type { ExecuteOptions } from './call';
+import { TABLE_COLUMNS, type BreakerSnapshot } from './contract';
 import { Engine, checkConfigKeys } from './engine';
 import { CircuitBreakerError, describe } from './errors';
 import type { BreakerConfig, BreakerStatus, CircuitState, ErrorClassifier, MetricsTable, TransitionListener } from './types';
 
 /**
- * The agents a registry starts with unless told otherwise: the five marketplaces. The one list of
- * them; the app, its configuration and the agent simulator take it from here.
+ * The five marketplace agents: the one list of them. The app, its configuration and the agent
+ * simulator take it from here; pass it as `agents` to get their breakers.
  */
-export const DEFAULT_AGENTS: readonly string[] = Object.freeze(['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop']);
+export const MARKETPLACE_AGENTS: readonly string[] = Object.freeze(['amazon', 'mercadolivre', 'shopee', 'shein', 'tiktok-shop']);
+/** @deprecated The five marketplaces are no longer the default `agents`; use `MARKETPLACE_AGENTS`. */
+export const DEFAULT_AGENTS = MARKETPLACE_AGENTS;
 
 /** Options of an `AgentCircuitBreaker`. */
 export interface AgentCircuitBreakerOptions {
-  /** The agents to create breakers for at once. @default DEFAULT_AGENTS */
+  /** The agents to create breakers for at once (the app passes `MARKETPLACE_AGENTS`). @default [] */
   agents?: readonly string[];
+  /**
+   * Create a breaker, with the defaults, for an unknown agent id on first use (`execute`, `get`,
+   * `state`, ...), bounded by `maxAgents` (past it, `ERR_TOO_MANY_AGENTS`). @default false
+   */
+  autoAdd?: boolean;
   /** Settings every breaker starts from. @default the story's: 5 failures, 2 successes, 60 s open */
   defaults?: BreakerConfig;
   /** Settings for particular agents, applied over `defaults`. Keys must be among `agents`. */
@@ -40,18 +48,25 @@ export interface AgentCircuitBreakerOptions {
 /** Circuit breakers by agent id. */
 export class AgentCircuitBreaker {
   /** The five marketplace agents. */
-  static readonly DEFAULT_AGENTS = DEFAULT_AGENTS;
+  static readonly MARKETPLACE_AGENTS = MARKETPLACE_AGENTS;
+  /** @deprecated Use `MARKETPLACE_AGENTS`. */
+  static readonly DEFAULT_AGENTS = MARKETPLACE_AGENTS;
   private readonly engine: Engine;
   /** Slot of each agent id; handles are made on first use (an idle agent costs a map entry). */
   private readonly slots = new Map<string, number>();
   private readonly ids: string[] = [];
   private readonly handles = new Map<string, CircuitBreaker>();
+  private readonly autoAdd: boolean;
 
   constructor(options: AgentCircuitBreakerOptions = {}) {
     if (options === null || typeof options !== 'object') {
       throw new CircuitBreakerError('ERR_INVALID_ARG', 'AgentCircuitBreaker options must be an object');
     }
-    const { agents = DEFAULT_AGENTS, overrides = {}, ...engineOptions } = options;
+    const { agents = [], overrides = {}, autoAdd = false, ...engineOptions } = options;
+    if (typeof autoAdd !== 'boolean') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', `autoAdd must be a boolean (got ${describe(autoAdd)})`);
+    }
+    this.autoAdd = autoAdd;
     if (!Array.isArray(agents)) {
       throw new CircuitBreakerError('ERR_INVALID_ARG', 'agents must be an array of agent ids');
     }
@@ -99,6 +114,7 @@ export class AgentCircuitBreaker {
     if (breaker !== undefined) return breaker;
     const slot = this.slots.get(agentId);
     if (slot !== undefined) return this.handle(agentId, slot);
+    if (this.autoAdd) return this.add(agentId);
     this.engine.native.slotOf(agentId); // throws the error that names the known agents
     throw new CircuitBreakerError('ERR_INTERNAL', `agent ${JSON.stringify(agentId)} has a slot but no handle`);
   }
@@ -132,8 +148,8 @@ export class AgentCircuitBreaker {
   /** Runs `fn` behind `agentId`'s breaker; see `CircuitBreaker#execute`. */
   execute<T, F = T>(
     agentId: string,
-    fn: () => T | PromiseLike<T>,
-    fallback?: () => F | PromiseLike<F>,
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    fallbackOrOptions?: (() => F | PromiseLike<F>) | ExecuteOptions<F> | AbortSignal,
   ): Promise<T | F> {
     let breaker: CircuitBreaker;
     try {
@@ -141,7 +157,22 @@ export class AgentCircuitBreaker {
     } catch (error) {
       return Promise.reject(error);
     }
-    return breaker.execute(fn, fallback);
+    return breaker.execute(fn, fallbackOrOptions);
+  }
+
+  /** Holds `agentId`'s breaker OPEN until the returned function is called; see `CircuitBreaker#isolate`. */
+  isolate(agentId: string): () => void {
+    return this.get(agentId).isolate();
+  }
+
+  /** `agentId`'s breaker state as a plain JSON object; see `CircuitBreaker#snapshot`. */
+  snapshot(agentId: string): BreakerSnapshot {
+    return this.get(agentId).snapshot();
+  }
+
+  /** Puts `agentId`'s breaker in the state of a snapshot; see `CircuitBreaker#restore`. */
+  restore(agentId: string, snapshot: BreakerSnapshot): void {
+    this.get(agentId).restore(snapshot);
   }
 
   /** The effective state of `agentId`'s breaker. */

@@ -9,10 +9,14 @@
  * functions, which decide every transition.
  */
 
+import { performance } from 'node:perf_hooks';
 import type { ManualClock } from './native';
-import { FAILURE_REASONS, STATES } from './contract';
+import { Calls, NEVER_ABORTED, parseOptions, type ExecuteOptions } from './call';
+import { FAILURE_REASONS, STATES, type BreakerSnapshot } from './contract';
 import { Engine, checkConfigKeys } from './engine';
-import { CircuitBreakerError, CircuitOpenError, describe } from './errors';
+import { CallAbortedError, CircuitBreakerError, CircuitOpenError, describe } from './errors';
+import { callEndChannel, callStartChannel, rejectionChannel, tracingCalls } from './instrument';
+import { toPolicy, type BreakerPolicy } from './policy';
 import {
   OUTCOME_RELEASED,
   OUTCOME_SUCCESS,
@@ -20,6 +24,7 @@ import {
   failureOutcome,
   fastPermit,
   isFastPermit,
+  rejectedIsolated,
   rejectedRetryAfterMs,
   rejectedState,
 } from './words';
@@ -84,6 +89,8 @@ export class CircuitBreaker {
   private readonly engine: Engine;
   /** This breaker's words in the shared table. */
   private readonly slot: Slot;
+  /** Calls with a signal or a timeout. */
+  private readonly calls: Calls;
 
   constructor(options: CircuitBreakerOptions | Attachment = {}) {
     let at: Attachment;
@@ -101,24 +108,38 @@ export class CircuitBreaker {
     this.agent = at.agent;
     this.engine = at.engine;
     this.slot = new Slot(at.engine, at.slot);
+    this.calls = new Calls(at.agent, this.slot, at.engine);
   }
 
   /**
    * Runs `fn` if the breaker admits it and records how it ended. When the breaker rejects the call,
-   * `fn` is not called: the promise resolves to `fallback()` if given, else rejects with a
-   * `CircuitOpenError` (code `ERR_CIRCUIT_OPEN`). Errors from `fn` are recorded and rethrown.
+   * `fn` is not called: the promise resolves to the fallback's answer if one was given, else
+   * rejects with a `CircuitOpenError` (code `ERR_CIRCUIT_OPEN`). Errors from `fn` are recorded and
+   * rethrown. `fn` gets an `AbortSignal` (one that never aborts unless the options give a signal or
+   * a timeout). The second argument is a fallback function, `{ fallback?, signal?, timeoutMs? }`
+   * (see `ExecuteOptions`), or an `AbortSignal` (cockatiel passes one).
    */
-  execute<T, F = T>(fn: () => T | PromiseLike<T>, fallback?: () => F | PromiseLike<F>): Promise<T | F> {
-    if (typeof fn !== 'function' || (fallback !== undefined && typeof fallback !== 'function')) {
-      return Promise.reject(new CircuitBreakerError('ERR_INVALID_ARG', 'execute(fn, fallback?) takes functions'));
+  execute<T, F = T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    fallbackOrOptions?: (() => F | PromiseLike<F>) | ExecuteOptions<F> | AbortSignal,
+  ): Promise<T | F> {
+    if (typeof fn !== 'function') {
+      return Promise.reject(new CircuitBreakerError('ERR_INVALID_ARG', `execute(fn, fallbackOrOptions?): fn must be a function (got ${describe(fn)})`));
     }
+    if (tracingCalls()) return this.traced(fn, fallbackOrOptions);
+    if (fallbackOrOptions !== undefined && typeof fallbackOrOptions !== 'function') return this.executeWith(fn, fallbackOrOptions);
+    return this.executePlain(fn, fallbackOrOptions);
+  }
+
+  /** `execute(fn, fallback?)`: the fast path while CLOSED with no failures pending, else `executeSlow`. */
+  private executePlain<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, fallback: (() => F | PromiseLike<F>) | undefined): Promise<T | F> {
     const slot = this.slot;
     const generation = slot.tryAdmit();
     if (generation < 0) return this.executeSlow(fn, fallback);
     // Fast path: CLOSED with no failures pending, so a success changes no state.
     let result: T | PromiseLike<T>;
     try {
-      result = fn();
+      result = fn(NEVER_ABORTED);
     } catch (error) {
       return Promise.reject(this.failed(fastPermit(generation), error));
     }
@@ -133,13 +154,53 @@ export class CircuitBreaker {
     );
   }
 
-  /** A call the fast path cannot take: rejected without native code while surely OPEN, else decided natively. */
-  private executeSlow<T, F>(fn: () => T | PromiseLike<T>, fallback: (() => F | PromiseLike<F>) | undefined): Promise<T | F> {
+  /** `execute` with options (or a signal): admission as usual, then the call with its signal or timeout. */
+  private executeWith<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options: unknown): Promise<T | F> {
+    let o: ExecuteOptions<F>;
+    try {
+      o = parseOptions<F>(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (o.signal?.aborted) return Promise.reject(new CallAbortedError(this.agent, o.signal.reason));
+    const generation = this.slot.tryAdmit();
+    if (generation >= 0) return this.calls.run(fn, fastPermit(generation), generation, o.signal, o.timeoutMs);
     const waitMs = this.slot.tryReject();
-    if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs);
+    if (waitMs >= 0) return this.rejected(o.fallback, 'OPEN', waitMs, this.slot.isolated);
+    const code = this.slot.admit(true);
+    if (code >= 0) return this.calls.run(fn, code, -1, o.signal, o.timeoutMs);
+    return this.rejected(o.fallback, rejectedState(code), rejectedRetryAfterMs(code), rejectedIsolated(code));
+  }
+
+  /** `execute` while someone listens on the call channels: start and end published, with the duration. */
+  private traced<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, second: unknown): Promise<T | F> {
+    const agent = this.agent;
+    const start = performance.now();
+    if (callStartChannel.hasSubscribers) callStartChannel.publish({ agent });
+    const plain = second === undefined || typeof second === 'function';
+    const run = plain ? this.executePlain(fn, second as (() => F | PromiseLike<F>) | undefined) : this.executeWith<T, F>(fn, second);
+    const end = (failure?: { error: unknown }) => {
+      if (callEndChannel.hasSubscribers) callEndChannel.publish({ agent, durationMs: performance.now() - start, ...failure });
+    };
+    return run.then(
+      (value) => {
+        end();
+        return value;
+      },
+      (error: unknown) => {
+        end({ error });
+        throw error;
+      },
+    );
+  }
+
+  /** A call the fast path cannot take: rejected without native code while surely OPEN, else decided natively. */
+  private executeSlow<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, fallback: (() => F | PromiseLike<F>) | undefined): Promise<T | F> {
+    const waitMs = this.slot.tryReject();
+    if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs, this.slot.isolated);
     const code = this.slot.admit(true);
     if (code >= 0) return this.executeAdmitted(code, fn);
-    return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code));
+    return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code), rejectedIsolated(code));
   }
 
   /**
@@ -148,7 +209,8 @@ export class CircuitBreaker {
    * rest of the call). The promise rejects one microtask later, once the caller has attached its
    * handler: a promise born rejected costs Node's unhandled-rejection bookkeeping, about 0.6 µs.
    */
-  private rejected<F>(fallback: (() => F | PromiseLike<F>) | undefined, state: CircuitState, retryAfterMs: number): Promise<F> {
+  private rejected<F>(fallback: (() => F | PromiseLike<F>) | undefined, state: CircuitState, retryAfterMs: number, isolated: boolean): Promise<F> {
+    if (rejectionChannel.hasSubscribers) rejectionChannel.publish({ agent: this.agent, state, retryAfterMs, isolated });
     if (fallback !== undefined) {
       try {
         return Promise.resolve(fallback());
@@ -156,17 +218,17 @@ export class CircuitBreaker {
         return Promise.reject(error);
       }
     }
-    const error = stackless(() => new CircuitOpenError(this.agent, state, retryAfterMs));
+    const error = stackless(() => new CircuitOpenError(this.agent, state, retryAfterMs, isolated));
     return new Promise<never>((_, reject) => {
       SETTLED.then(() => reject(error));
     });
   }
 
   /** A call admitted natively (CLOSED with failures pending, or a HALF_OPEN probe). */
-  private async executeAdmitted<T>(permit: number, fn: () => T | PromiseLike<T>): Promise<T> {
+  private async executeAdmitted<T>(permit: number, fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
     let value: T;
     try {
-      value = await fn();
+      value = await fn(NEVER_ABORTED);
     } catch (error) {
       throw this.failed(permit, error);
     }
@@ -250,6 +312,61 @@ export class CircuitBreaker {
   reset(): void {
     this.engine.native.reset(this.slot.index);
     this.engine.drainIfPending();
+  }
+
+  /**
+   * Holds the breaker OPEN, whatever the open timeout, until the returned function has been called
+   * (and every other hold released); `reset()` ends every hold. The first hold opens the breaker
+   * (transition reason `isolated`); releasing the last closes it (`isolation_ended`). Calling the
+   * release function again does nothing.
+   */
+  isolate(): () => void {
+    const token = this.engine.native.isolate(this.slot.index);
+    this.engine.drainIfPending();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.engine.native.endIsolation(this.slot.index, token);
+      this.engine.drainIfPending();
+    };
+  }
+
+  /**
+   * The breaker's state as a plain JSON object (state, generation, remaining open time,
+   * consecutive counts, backoff step), for `restore` here or in another process.
+   */
+  snapshot(): BreakerSnapshot {
+    const saved = JSON.parse(this.engine.native.snapshotJson(this.slot.index)) as BreakerSnapshot;
+    this.engine.drainIfPending();
+    return saved;
+  }
+
+  /**
+   * Puts the breaker in the state of a `snapshot()` (transition reason `restored`); the remaining
+   * open time counts from now, at most this breaker's open time. `ERR_INVALID_ARG` for anything
+   * that is not a snapshot, or while the breaker is isolated. Permits issued before count as late.
+   */
+  restore(snapshot: BreakerSnapshot): void {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(snapshot);
+    } catch {
+      text = undefined;
+    }
+    if (snapshot === null || typeof snapshot !== 'object' || text === undefined) {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', `restore(snapshot) takes an object from snapshot() (got ${describe(snapshot)})`);
+    }
+    this.engine.native.restoreJson(this.slot.index, text);
+    this.engine.drainIfPending();
+  }
+
+  /**
+   * This breaker as a cockatiel policy: `wrap(retry(...), breaker.asPolicy())` and
+   * `wrap(breaker.asPolicy(), timeout(...))` compose as cockatiel's own policies do.
+   */
+  asPolicy(): BreakerPolicy {
+    return toPolicy(this);
   }
 
   /** Adds a listener for this breaker's transitions; returns the function that removes it. */

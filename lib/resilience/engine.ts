@@ -6,6 +6,7 @@
 import { ManualClock, NativeRegistry } from './native';
 import { CONFIG_KEYS, FAILURE_REASONS } from './contract';
 import { CircuitBreakerError, describe } from './errors';
+import { transitionChannel } from './instrument';
 import type { BreakerConfig, ErrorClassifier, FailureReason, TransitionEvent, TransitionListener } from './types';
 import { OUTCOME_RELEASED, failureOutcome, hasPendingEvents, type HotPath, type SlotOwner } from './words';
 
@@ -43,6 +44,15 @@ function warnListener(error: unknown): void {
     process.emitWarning(`agent-circuit-breaker: a transition listener failed: ${describe(error)}`);
   } catch {
     // A hostile error value (or a throwing warning handler) must not stop the other listeners.
+  }
+}
+
+/** Publishes a transition on the diagnostics channel; a throwing subscriber is reported, not thrown. */
+function publishSafely(event: TransitionEvent): void {
+  try {
+    transitionChannel.publish(event);
+  } catch (error) {
+    warnListener(error);
   }
 }
 
@@ -128,6 +138,7 @@ export class Engine implements SlotOwner {
 
   /** Hands one event to the listeners subscribed now (one added meanwhile starts with the next). */
   private deliver(event: TransitionEvent): void {
+    if (transitionChannel.hasSubscribers) publishSafely(event);
     for (const listener of [...this.listeners]) {
       try {
         const returned: unknown = listener(event);

@@ -23,12 +23,18 @@ export class CircuitOpenError extends CircuitBreakerError {
   declare readonly agent: string;
   /** OPEN, HALF_OPEN with all probes in flight, or (rarely) CLOSED holding the most unreported permits. */
   declare readonly state: CircuitState;
-  /** Milliseconds until the breaker lets a probe through (0 when HALF_OPEN). */
+  /**
+   * Milliseconds until the breaker lets a probe through (0 when HALF_OPEN). While isolated, the
+   * open time, as a hint: the breaker stays OPEN until released.
+   */
   declare readonly retryAfterMs: number;
+  /** True when the breaker is held OPEN by `isolate()`. */
+  declare readonly isolated: boolean;
 
-  constructor(agent: string, state: CircuitState, retryAfterMs: number) {
-    const why =
-      state === 'OPEN'
+  constructor(agent: string, state: CircuitState, retryAfterMs: number, isolated = false) {
+    const why = isolated
+      ? 'held open by isolate() until every hold is released (or a reset)'
+      : state === 'OPEN'
         ? `open; retry after ${retryAfterMs} ms`
         : state === 'HALF_OPEN'
           ? 'half-open with all probes in flight'
@@ -38,6 +44,35 @@ export class CircuitOpenError extends CircuitBreakerError {
     this.agent = agent;
     this.state = state;
     this.retryAfterMs = retryAfterMs;
+    this.isolated = isolated;
+  }
+}
+
+/** Rejection of `execute` when the call ran past its `timeoutMs` (counted as a `timeout` failure). */
+export class CallTimeoutError extends CircuitBreakerError {
+  /** The agent whose call timed out. */
+  declare readonly agent: string;
+  /** The timeout that passed, in milliseconds. */
+  declare readonly timeoutMs: number;
+
+  constructor(agent: string, timeoutMs: number) {
+    super('ERR_CALL_TIMEOUT', `call to agent "${agent}" did not settle within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+    this.agent = agent;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Rejection of `execute` when the caller's signal aborted the call: nothing counted; the reason is the `cause`. */
+export class CallAbortedError extends CircuitBreakerError {
+  /** The agent whose call was aborted. */
+  declare readonly agent: string;
+
+  constructor(agent: string, reason: unknown) {
+    super('ERR_ABORTED', `call to agent "${agent}" was aborted: ${describe(reason)}`);
+    this.name = 'AbortError';
+    this.agent = agent;
+    Object.defineProperty(this, 'cause', { value: reason, configurable: true, writable: true });
   }
 }
 

@@ -4,11 +4,13 @@
  */
 
 export { ManualClock } from './native';
-export { AgentCircuitBreaker, DEFAULT_AGENTS } from './agent-circuit-breaker';
+export { AgentCircuitBreaker, DEFAULT_AGENTS, MARKETPLACE_AGENTS } from './agent-circuit-breaker';
 export type { AgentCircuitBreakerOptions } from './agent-circuit-breaker';
 export { CircuitBreaker } from './circuit-breaker';
 export type { CircuitBreakerOptions } from './circuit-breaker';
-export { CircuitBreakerError, CircuitOpenError } from './errors';
+export { CallAbortedError, CallTimeoutError, CircuitBreakerError, CircuitOpenError } from './errors';
+export type { ExecuteOptions } from './call';
+export type { BreakerPolicy, PolicyContext, PolicyEvent } from './policy';
 export {
   BREAKER_LIMITS,
   DEFAULT_CONFIG,
@@ -21,6 +23,7 @@ export {
   TRANSITION_REASONS,
 } from './contract';
 export type { ErrorCode } from './errors';
+export type { BreakerSnapshot } from './contract';
 export type {
   BreakerConfig,
   BreakerStatus,

@@ -10,6 +10,7 @@ import {
   FAST,
   GENERATION,
   HEADER,
+  ISOLATED_CODE,
   OUTCOME_FAILURE,
   OUTCOME_RELEASED,
   OUTCOME_SUCCESS,
@@ -66,9 +67,15 @@ export function isFastPermit(permit: number): boolean {
   return Number.isSafeInteger(permit) && permit >= 0 && permit % PERMIT_SCALE === 0;
 }
 
-/** The state of a rejection code from `admit`. */
+/** The state of a rejection code from `admit` (an isolated breaker is OPEN). */
 export function rejectedState(code: number): CircuitState {
-  return STATES[(-1 - code) % REJECTION_STATES];
+  const state = (-1 - code) % REJECTION_STATES;
+  return state === ISOLATED_CODE ? 'OPEN' : STATES[state];
+}
+
+/** True when a rejection code from `admit` comes from a breaker held OPEN by `isolate()`. */
+export function rejectedIsolated(code: number): boolean {
+  return (-1 - code) % REJECTION_STATES === ISOLATED_CODE;
 }
 
 /** The milliseconds to wait of a rejection code from `admit`. */
@@ -98,8 +105,11 @@ export class Slot {
   private readonly generation: number;
   /** The generation of the OPEN period native code last rejected a call in, or -1. */
   private openGeneration = -1;
-  /** Until when (`performance.now()`) that OPEN period surely lasts. */
+  /** Until when (`performance.now()`) that OPEN period surely lasts (Infinity while isolated). */
   private openUntil = 0;
+  /** Whether that OPEN period is held by `isolate()`, and the retry hint native code gave then. */
+  isolated = false;
+  private isolatedHintMs = 0;
 
   constructor(
     private readonly owner: SlotOwner,
@@ -146,7 +156,7 @@ export class Slot {
     const now = performance.now();
     if (now >= this.openUntil) return -1;
     if (++this.words[this.pendingRejections] >= FLUSH_EVERY) this.hot.flush(this.index);
-    return Math.ceil(this.openUntil - now) + 1;
+    return this.isolated ? this.isolatedHintMs : Math.ceil(this.openUntil - now) + 1;
   }
 
   /**
@@ -161,9 +171,12 @@ export class Slot {
     const generation = this.words[this.generation];
     this.owner.drainIfPending();
     if (code < 0 && before >= 0 && rejectedState(code) === 'OPEN') {
-      // Until when the breaker surely stays OPEN, less 1 ms for the native clock's truncation.
+      // Until when the breaker surely stays OPEN, less 1 ms for the native clock's truncation;
+      // while isolated, until the generation changes (a release or a reset is a transition).
       this.openGeneration = generation;
-      this.openUntil = before + rejectedRetryAfterMs(code) - 1;
+      this.isolated = rejectedIsolated(code);
+      this.isolatedHintMs = rejectedRetryAfterMs(code);
+      this.openUntil = this.isolated ? Infinity : before + this.isolatedHintMs - 1;
     }
     return code;
   }

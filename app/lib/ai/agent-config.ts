@@ -4,7 +4,7 @@
  * message naming the variable.
  */
 
-import { BREAKER_LIMITS, DEFAULT_AGENTS, DEFAULT_CONFIG } from 'agent-circuit-breaker';
+import { BREAKER_LIMITS, MARKETPLACE_AGENTS, DEFAULT_CONFIG } from 'agent-circuit-breaker';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRY_BYTES } from './fallback-cache';
 import { MAX_RESPONSE_BYTES } from './transport';
 
@@ -87,7 +87,7 @@ function httpUrl(name: string, raw: string): string {
  */
 export function configFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-  agents: readonly string[] = DEFAULT_AGENTS,
+  agents: readonly string[] = MARKETPLACE_AGENTS,
 ): AgentLoopConfig {
   const urls = agentUrls(env, agents);
   const redis = env.REDIS_URL?.trim();

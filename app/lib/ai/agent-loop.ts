@@ -10,7 +10,7 @@
 
 import {
   AgentCircuitBreaker,
-  DEFAULT_AGENTS,
+  MARKETPLACE_AGENTS,
   type BreakerStatus,
   type CircuitBreaker,
   type ManualClock,
@@ -69,7 +69,7 @@ export class AgentLoop {
   private readonly served = new Map<string, { cached: number; empty: number }>();
 
   constructor(options: AgentLoopOptions = {}) {
-    const agents = options.agents ?? DEFAULT_AGENTS;
+    const agents = options.agents ?? MARKETPLACE_AGENTS;
     this.config = configFromEnv(options.env ?? process.env, agents);
     this.transport = options.transport ?? httpTransport;
     this.logger = options.logger ?? consoleLogger;

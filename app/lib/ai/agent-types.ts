@@ -42,7 +42,7 @@ export interface Logger {
 export interface AgentLoopOptions {
   /** Where the configuration is read from. @default process.env */
   env?: NodeJS.ProcessEnv;
-  /** The agents. @default `DEFAULT_AGENTS`, the package's five marketplace agents */
+  /** The agents. @default `MARKETPLACE_AGENTS`, the package's five marketplace agents */
   agents?: readonly string[];
   /** How requests are sent. @default node:http(s) */
   transport?: Transport;

@@ -38,6 +38,7 @@ export function recommend(s: BreakerStatus, retryAt: string | null): string {
       if (s.consecutiveFailures === 0) return 'healthy';
       return `degraded: ${s.consecutiveFailures} of ${s.config.failureThreshold} consecutive failures before it opens (last: ${last ?? 'error'})`;
     case 'OPEN': {
+      if (s.isolations > 0) return 'open: forced open by an operator, held until reset (POST .../reset)';
       const wait = `retry after ${Math.ceil(s.openRemainingMs / 1000)} s (${hhmmss(retryAt!)})`;
       const why = s.recentTransitions.at(-1)?.reason;
       if (why === 'forced_open') return `open: forced open by an operator; ${wait}`;
@@ -52,13 +53,15 @@ export function recommend(s: BreakerStatus, retryAt: string | null): string {
 /** The diagnostics of one agent, with clock times turned into wall-clock ISO times. */
 export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: number }, wallNow = Date.now()): AgentDiagnostics {
   const wall = (clockMs: number) => new Date(wallNow - (s.nowMs - clockMs)).toISOString();
-  const retryAt = s.state === 'OPEN' ? new Date(wallNow + s.openRemainingMs).toISOString() : null;
+  // An isolated breaker stays OPEN until released: there is no time at which it recovers by itself.
+  const timed = s.state === 'OPEN' && s.isolations === 0;
+  const retryAt = timed ? new Date(wallNow + s.openRemainingMs).toISOString() : null;
   const r = s.recovery;
   return {
     state: s.state,
     since: wall(s.sinceMs),
     consecutiveFailures: s.consecutiveFailures,
-    recoveryTimeRemainingMs: s.state === 'OPEN' ? s.openRemainingMs : null,
+    recoveryTimeRemainingMs: timed ? s.openRemainingMs : null,
     retryAt,
     recommendation: recommend(s, retryAt),
     lastFailure: s.lastFailure ? { reason: s.lastFailure.reason, at: wall(s.lastFailure.atMs) } : null,

@@ -1,6 +1,7 @@
 /**
  * POST /api/marketplace/diagnostics/<agent>/reset and /force-open: operator actions. They need
- * `Authorization: Bearer <DIAGNOSTICS_TOKEN>`, and are off when no token is set.
+ * `Authorization: Bearer <DIAGNOSTICS_TOKEN>`, and are off when no token is set. force-open holds the
+ * breaker OPEN (`isolate()`) until a reset: it does not recover by itself behind the operator's back.
  */
 
 import { getAgentLoop } from '../../../../../lib/ai/agent-loop';
@@ -23,6 +24,6 @@ export async function POST(request: Request, context: { params: Promise<{ agent:
     return json({ error: `unknown agent ${JSON.stringify(agent)}: known agents are ${loop.breakers.agents().join(', ')}` }, 404);
   }
   if (action === 'reset') loop.breakers.reset(agent);
-  else loop.breakers.forceOpen(agent);
+  else loop.breakers.isolate(agent); // held until reset, which ends every hold
   return json({ agent, action, ...diagnose(loop.getCircuitBreakerStatus(agent), loop.fallbacksServed(agent)) });
 }
