@@ -210,7 +210,10 @@ describe('the marketplace app', () => {
     const opened = await request('POST', forceOpen, { headers: auth });
     expect(opened.status).toBe(200);
     expect(JSON.parse(opened.text)).toMatchObject({ agent: 'shein', state: 'OPEN' });
-    expect((await diagnostics()).agents.shein.recommendation).toMatch(/^open: forced open by an operator/);
+    const held = (await diagnostics()).agents.shein;
+    expect(held.recommendation).toMatch(/^open: forced open by an operator, held until reset/);
+    // Held OPEN by isolate(): no time at which it would recover by itself.
+    expect([held.retryAt, held.recoveryTimeRemainingMs]).toEqual([null, null]);
     const reset = await request('POST', `${base}/api/marketplace/diagnostics/shein/reset`, { headers: auth });
     expect(JSON.parse(reset.text)).toMatchObject({ state: 'CLOSED' });
     expect((await request('POST', `${base}/api/marketplace/diagnostics/nope/reset`, { headers: auth })).status).toBe(404);
