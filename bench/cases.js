@@ -34,6 +34,16 @@ const cockatiel = () => {
   const { circuitBreaker, ConsecutiveBreaker, handleAll } = require('cockatiel');
   return circuitBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) });
 };
+/** cockatiel's breaker behind its 10 s timeout, as its README composes them. */
+const cockatielTimed = () => {
+  const { wrap, timeout, TimeoutStrategy } = require('cockatiel');
+  return wrap(timeout(10_000, TimeoutStrategy.Cooperative), cockatiel());
+};
+/** This package's breaker while something else in the process subscribes to an unrelated channel. */
+const untraced = () => {
+  require('node:diagnostics_channel').subscribe('some-other-library:event', () => undefined);
+  return new (pkg().CircuitBreaker)();
+};
 function agentLoop() {
   require('../scripts/ts-register');
   const { AgentLoop } = require('../app/lib/ai/agent-loop.ts');
@@ -49,10 +59,24 @@ const PROTECTED = {
   'bare async function': () => work,
   'hand-written JS breaker': () => { const b = new JsBreaker(); return () => b.execute(work); },
   'cockatiel 4 ConsecutiveBreaker(5)': () => { const b = cockatiel(); return () => b.execute(work); },
-  'opossum 10 defaults': () => { const b = opossum(); return () => b.fire(); },
+  'cockatiel 4 wrap(timeout 10 s, breaker)': () => { const b = cockatielTimed(); return () => b.execute(work); },
+  'opossum 10 defaults (10 s timeout)': () => { const b = opossum(); return () => b.fire(); },
   'opossum 10 timeout: false': () => { const b = opossum({ timeout: false }); return () => b.fire(); },
   'CircuitBreaker.execute': () => { const b = new (pkg().CircuitBreaker)(); return () => b.execute(work); },
-  'AgentCircuitBreaker agent handle': () => { const b = new (pkg().AgentCircuitBreaker)().get('amazon'); return () => b.execute(work); },
+  'CircuitBreaker.execute with { signal }': () => { const b = new (pkg().CircuitBreaker)(); const signal = new AbortController().signal; return () => b.execute(work, { signal }); },
+  'CircuitBreaker.execute with { timeoutMs: 10000 }': () => { const b = new (pkg().CircuitBreaker)(); return () => b.execute(work, { timeoutMs: 10_000 }); },
+  'CircuitBreaker.execute with { timeoutMs: 10000 }, fn takes its signal': () => {
+    const b = new (pkg().CircuitBreaker)();
+    const withSignal = async (signal) => (signal.aborted ? 0 : 1);
+    return () => b.execute(withSignal, { timeoutMs: 10_000 });
+  },
+  'CircuitBreaker.execute, diagnostics_channel loaded, no subscriber': () => { const b = untraced(); return () => b.execute(work); },
+  'CircuitBreaker.execute, a call:end subscriber': () => {
+    require('node:diagnostics_channel').subscribe('agent-circuit-breaker:call:end', () => undefined);
+    const b = new (pkg().CircuitBreaker)();
+    return () => b.execute(work);
+  },
+  'AgentCircuitBreaker agent handle': () => { const p = pkg(); const b = new p.AgentCircuitBreaker({ agents: p.MARKETPLACE_AGENTS }).get('amazon'); return () => b.execute(work); },
   'callAgent, in-memory transport': () => { const l = agentLoop(); const input = { sku: 'B0C1' }; return () => l.callAgent('amazon', input); },
 };
 

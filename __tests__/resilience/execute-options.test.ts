@@ -47,6 +47,21 @@ describe('execute with options', () => {
     expect([calls.failures, calls.failuresByReason.timeout, calls.inFlight]).toEqual([1, 1, 0]);
   });
 
+  test('a function that declares no parameter gets a signal that never aborts (Node makes a real one in 2 µs)', async () => {
+    jest.useFakeTimers();
+    const { breaker } = setup();
+    let given: AbortSignal | undefined;
+    const call = caught(() =>
+      breaker.execute(function () {
+        given = arguments[0] as AbortSignal; // eslint-disable-line prefer-rest-params
+        return never();
+      }, { timeoutMs: 5 }),
+    );
+    jest.advanceTimersByTime(5);
+    expect((await call).code).toBe('ERR_CALL_TIMEOUT');
+    expect([given instanceof AbortSignal, given!.aborted]).toEqual([true, false]);
+  });
+
   test('a call that never settles is no longer admitted forever: five timeouts open the breaker', async () => {
     jest.useFakeTimers();
     const { breaker, events } = setup();

@@ -11,7 +11,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { ManualClock } from './native';
-import { Calls, NEVER_ABORTED, parseOptions, type ExecuteOptions } from './call';
+import { Calls, NEVER_ABORTED, badSecondArgument, checkOptions, type ExecuteOptions } from './call';
 import { FAILURE_REASONS, STATES, type BreakerSnapshot } from './contract';
 import { Engine, checkConfigKeys } from './engine';
 import { CallAbortedError, CircuitBreakerError, CircuitOpenError, describe } from './errors';
@@ -156,20 +156,34 @@ export class CircuitBreaker {
 
   /** `execute` with options (or a signal): admission as usual, then the call with its signal or timeout. */
   private executeWith<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options: unknown): Promise<T | F> {
-    let o: ExecuteOptions<F>;
-    try {
-      o = parseOptions<F>(options);
-    } catch (error) {
-      return Promise.reject(error);
+    let fallback: (() => F | PromiseLike<F>) | undefined;
+    let signal: AbortSignal | undefined;
+    let timeoutMs: number | undefined;
+    if (options === null || typeof options !== 'object') return Promise.reject(badSecondArgument(options));
+    // A bare AbortSignal (as cockatiel passes one); the cheap `aborted` read spares plain options
+    // objects the instanceof walk.
+    if ((options as { aborted?: unknown }).aborted !== undefined && options instanceof AbortSignal) {
+      signal = options;
+    } else {
+      ({ fallback, signal, timeoutMs } = options as ExecuteOptions<F>);
+      try {
+        checkOptions(options, fallback, signal, timeoutMs);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
-    if (o.signal?.aborted) return Promise.reject(new CallAbortedError(this.agent, o.signal.reason));
+    if (signal !== undefined && signal.aborted) return Promise.reject(new CallAbortedError(this.agent, signal.reason));
     const generation = this.slot.tryAdmit();
-    if (generation >= 0) return this.calls.run(fn, fastPermit(generation), generation, o.signal, o.timeoutMs);
+    if (generation >= 0) {
+      const permit = fastPermit(generation);
+      if (timeoutMs === undefined) return this.calls.withSignal(fn, permit, generation, signal ?? NEVER_ABORTED);
+      return this.calls.run(fn, permit, generation, signal, timeoutMs);
+    }
     const waitMs = this.slot.tryReject();
-    if (waitMs >= 0) return this.rejected(o.fallback, 'OPEN', waitMs, this.slot.isolated);
+    if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs, this.slot.isolated);
     const code = this.slot.admit(true);
-    if (code >= 0) return this.calls.run(fn, code, -1, o.signal, o.timeoutMs);
-    return this.rejected(o.fallback, rejectedState(code), rejectedRetryAfterMs(code), rejectedIsolated(code));
+    if (code >= 0) return this.calls.run(fn, code, -1, signal, timeoutMs);
+    return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code), rejectedIsolated(code));
   }
 
   /** `execute` while someone listens on the call channels: start and end published, with the duration. */
