@@ -2,10 +2,11 @@
 // A breaker in action, in real time: an agent fails, the breaker opens after 5 consecutive failures,
 // calls fail fast with a fallback, and after the open timeout two good probes close it again.
 'use strict';
-const { AgentCircuitBreaker } = require('..');
+const { AgentCircuitBreaker, MARKETPLACE_AGENTS } = require('..');
 
 const OPEN_TIMEOUT_MS = 1500;
 const registry = new AgentCircuitBreaker({
+  agents: MARKETPLACE_AGENTS,
   defaults: { openTimeoutMs: OPEN_TIMEOUT_MS },
   onTransition: (e) => console.log(`  transition ${e.agent}: ${e.from} -> ${e.to} (${e.reason}, ${e.consecutiveFailures} consecutive failures)`),
 });

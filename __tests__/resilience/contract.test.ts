@@ -57,6 +57,8 @@ describe('exported constants', () => {
       expect([accepts({ [field]: BREAKER_LIMITS.maxDurationMs }), accepts({ [field]: BREAKER_LIMITS.maxDurationMs + 1 })]).toEqual([true, false]);
     }
     expect([accepts({ errorRateWindowMs: BREAKER_LIMITS.minWindowMs }), accepts({ errorRateWindowMs: BREAKER_LIMITS.minWindowMs - 1 })]).toEqual([true, false]);
+    const multiplier = BREAKER_LIMITS.maxBackoffMultiplier;
+    expect([accepts({ openBackoffMultiplier: multiplier }), accepts({ openBackoffMultiplier: multiplier + 0.5 })]).toEqual([true, false]);
     expect(codeOf(() => new AgentCircuitBreaker({ agents: [], maxAgents: BREAKER_LIMITS.maxAgents + 1 }))).toBe('ERR_CIRCUIT_CONFIG');
     const registry = new AgentCircuitBreaker({ agents: [] });
     expect(codeOf(() => registry.add('x'.repeat(BREAKER_LIMITS.maxIdChars)))).toBeUndefined();

@@ -137,6 +137,17 @@ describe('execute with options', () => {
     expect(((await caught(() => breaker.execute(async () => 1, new AbortController().signal))) as { code?: string }).code).toBe('ERR_CIRCUIT_OPEN');
   });
 
+  test('the fallback answers rejections only: a failing or timed-out call rejects and the fallback is not called', async () => {
+    jest.useFakeTimers();
+    const { breaker } = setup();
+    const fallback = jest.fn(() => 'fallback');
+    await expect(breaker.execute(async () => Promise.reject(new Error('down')), { fallback })).rejects.toThrow('down');
+    const timedOut = caught(() => breaker.execute(never, { fallback, timeoutMs: 5 }));
+    jest.advanceTimersByTime(5);
+    expect((await timedOut).code).toBe('ERR_CALL_TIMEOUT');
+    expect(fallback).not.toHaveBeenCalled();
+  });
+
   test('successes and failures through the options path count as they do through the plain one', async () => {
     const { breaker } = setup({ failureThreshold: 2 });
     await expect(breaker.execute(async () => 7, { timeoutMs: 1_000 })).resolves.toBe(7);
