@@ -29,14 +29,18 @@ export interface ExecuteOptions<F> {
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 /**
- * Checks `execute`'s options object (its fields read by the caller): throws ERR_INVALID_ARG naming
- * the bad option. An object with none of the known options is refused as a likely typo.
+ * Checks `execute`'s options object (its fields read by the caller) and returns whether its signal
+ * has aborted; throws ERR_INVALID_ARG naming the bad option. An object with none of the known
+ * options is refused as a likely typo.
  */
-export function checkOptions(o: object, fallback: unknown, signal: unknown, timeoutMs: unknown): void {
+export function checkOptions(o: object, fallback: unknown, signal: unknown, timeoutMs: unknown): boolean {
   if (fallback !== undefined && typeof fallback !== 'function') {
     throw new CircuitBreakerError('ERR_INVALID_ARG', `execute options: fallback must be a function (got ${describe(fallback)})`);
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+  // Whether the signal has aborted: read once, and what checks it is a signal (an AbortSignal, or
+  // with a timeout, where its events are used, exactly one).
+  const aborted = signal === undefined ? false : (signal as { aborted?: unknown }).aborted;
+  if (typeof aborted !== 'boolean' || (timeoutMs !== undefined && signal !== undefined && !(signal instanceof AbortSignal))) {
     throw new CircuitBreakerError('ERR_INVALID_ARG', `execute options: signal must be an AbortSignal (got ${describe(signal)})`);
   }
   const max = BREAKER_LIMITS.maxDurationMs;
@@ -49,6 +53,7 @@ export function checkOptions(o: object, fallback: unknown, signal: unknown, time
       throw new CircuitBreakerError('ERR_INVALID_ARG', `execute options: unknown option "${keys[0]}"; known options are fallback, signal, timeoutMs`);
     }
   }
+  return aborted;
 }
 
 /** The error for `execute`'s second argument when it is neither a function, an object nor a signal. */
@@ -84,7 +89,7 @@ export class Calls {
     }
     return Promise.resolve(result).then(
       (value) => {
-        if (signal.aborted) throw this.ended(permit, generation, signal, undefined);
+        if (signal.aborted) return Promise.reject(this.ended(permit, generation, signal, undefined));
         this.succeeded(permit, generation);
         return value;
       },

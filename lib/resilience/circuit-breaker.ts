@@ -160,19 +160,21 @@ export class CircuitBreaker {
     let signal: AbortSignal | undefined;
     let timeoutMs: number | undefined;
     if (options === null || typeof options !== 'object') return Promise.reject(badSecondArgument(options));
+    let aborted: boolean;
     // A bare AbortSignal (as cockatiel passes one); the cheap `aborted` read spares plain options
     // objects the instanceof walk.
     if ((options as { aborted?: unknown }).aborted !== undefined && options instanceof AbortSignal) {
       signal = options;
+      aborted = signal.aborted;
     } else {
-      ({ fallback, signal, timeoutMs } = options as ExecuteOptions<F>);
       try {
-        checkOptions(options, fallback, signal, timeoutMs);
+        ({ fallback, signal, timeoutMs } = options as ExecuteOptions<F>);
+        aborted = checkOptions(options, fallback, signal, timeoutMs);
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    if (signal !== undefined && signal.aborted) return Promise.reject(new CallAbortedError(this.agent, signal.reason));
+    if (aborted) return Promise.reject(new CallAbortedError(this.agent, signal!.reason));
     const generation = this.slot.tryAdmit();
     if (generation >= 0) {
       const permit = fastPermit(generation);
