@@ -3,7 +3,7 @@
 // interleaved rounds, and the Rust criterion benches; writes BENCHMARKS.md (median [min-max], each
 // figure with its ratio to the hand-written JavaScript breaker measured in the same run, and the
 // targets met or missed).
-// Options: --rounds R (default 5), --ops N (default 1,000,000 calls per sample), --smoke (one round,
+// Options: --rounds R (default 7), --ops N (default 1,000,000 calls per sample), --smoke (one round,
 // few calls, no criterion, writes nothing: CI's check that the benchmarks still run).
 'use strict';
 const fs = require('node:fs');
@@ -18,7 +18,7 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const SMOKE = process.argv.includes('--smoke');
-const ROUNDS = SMOKE ? 1 : arg('--rounds', 5);
+const ROUNDS = SMOKE ? 1 : arg('--rounds', 7);
 const OPS = SMOKE ? 2_000 : arg('--ops', 1_000_000);
 const COMMAND = 'npm run bench';
 
