@@ -247,7 +247,7 @@ impl Breaker {
             }
             (Outcome::Failure(kind), _) => {
                 self.metrics.count_failure(now_ms, kind);
-                self.consecutive_failures += 1;
+                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
                 let window = self.metrics.window.totals();
                 if state == State::HalfOpen {
                     self.transition(State::Open, Reason::ProbeFailed, now_ms, events);
@@ -345,7 +345,7 @@ impl Breaker {
         if saved.state == State::Open {
             self.open_until_ms = now_ms.saturating_add(saved.open_remaining_ms.min(self.open_timeout_ms()));
         }
-        self.consecutive_failures = saved.consecutive_failures;
+        self.consecutive_failures = saved.consecutive_failures.min(crate::config::MAX_THRESHOLD);
         if saved.state == State::HalfOpen {
             self.half_open_successes = saved.half_open_successes.min(self.config.success_threshold.saturating_sub(1));
         }

@@ -161,3 +161,14 @@ fn restore_applies_counts_and_the_backoff_step_and_is_refused_while_isolated() {
     assert!(b.b.restore(&saved, 2, &mut b.events).is_err());
     assert_eq!(b.b.state(), Open);
 }
+
+#[test]
+fn a_restored_count_is_bounded_and_never_wraps() {
+    let c = with(ConfigPatch { failure_threshold: Some(3.0), ..Default::default() });
+    let saved = Saved { state: Closed, generation: 0, open_remaining_ms: 0, consecutive_failures: u32::MAX, half_open_successes: 0, backoff_step: 0 };
+    let mut run = Run::new(c);
+    run.b.restore(&saved, 0, &mut run.events).unwrap();
+    assert_eq!(run.b.consecutive_failures(), crate::config::MAX_THRESHOLD);
+    run.step(1, Fail);
+    assert_eq!(run.b.state(), Open, "the next failure opens: the count did not wrap to 0");
+}

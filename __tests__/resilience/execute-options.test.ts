@@ -130,6 +130,38 @@ describe('execute with options', () => {
     expect([err.code, err.cause, fn.mock.calls.length, breaker.status().calls.admitted]).toEqual(['ERR_ABORTED', 'gone', 0, 0]);
   });
 
+  test('an abort by a transition listener during admission is seen: ERR_ABORTED, fn not called, released', async () => {
+    jest.useFakeTimers();
+    const controller = new AbortController();
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, openTimeoutMs: 10, onTransition: (e) => {
+      if (e.to === 'HALF_OPEN') controller.abort('listener');
+    } });
+    await breaker.execute(async () => Promise.reject(new Error('x'))).catch(() => undefined);
+    clock.advance(10);
+    const fn = jest.fn(async () => 'probe');
+    const err = (await caught(() => breaker.execute(fn, { signal: controller.signal, timeoutMs: 500 }))) as { code?: string; cause?: unknown };
+    expect([err.code, err.cause, fn.mock.calls.length]).toEqual(['ERR_ABORTED', 'listener', 0]);
+    expect([breaker.state, breaker.status().calls.released, breaker.status().probesInFlight]).toEqual(['HALF_OPEN', 1, 0]);
+  });
+
+  test('options whose getters or traps throw give a rejected promise, never a synchronous throw', async () => {
+    const { breaker } = setup();
+    const hostile = new Error('hostile');
+    const cases: unknown[] = [
+      { get aborted() { throw hostile; } },
+      new Proxy({}, { getPrototypeOf() { throw hostile; }, get() { throw hostile; } }),
+      { signal: { aborted: true, get reason() { throw hostile; } } },
+      { get signal() { throw hostile; } },
+    ];
+    for (const options of cases) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => { promise = breaker.execute(async () => 1, options as never); }).not.toThrow();
+      await expect(promise).rejects.toBe(hostile);
+    }
+    expect(breaker.status().calls.admitted).toBe(0);
+  });
+
   test('options.fallback answers when the breaker rejects; a bare AbortSignal is accepted as the options', async () => {
     const { breaker } = setup();
     breaker.forceOpen();

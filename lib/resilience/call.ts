@@ -61,6 +61,24 @@ export function badSecondArgument(o: unknown): CircuitBreakerError {
   return new CircuitBreakerError('ERR_INVALID_ARG', `execute's second argument must be a fallback function, an options object or an AbortSignal (got ${describe(o)})`);
 }
 
+/** Whether `signal` has aborted; false if a caller's look-alike signal throws on reading it. */
+function abortedOf(signal: AbortSignal): boolean {
+  try {
+    return signal.aborted === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The abort reason; the error itself if a caller's look-alike signal throws on reading it. */
+function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (error) {
+    return error;
+  }
+}
+
 /** One breaker's way of running admitted calls with a signal or a timeout. */
 export class Calls {
   constructor(
@@ -89,7 +107,7 @@ export class Calls {
     }
     return Promise.resolve(result).then(
       (value) => {
-        if (signal.aborted) return Promise.reject(this.ended(permit, generation, signal, undefined));
+        if (abortedOf(signal)) return Promise.reject(this.ended(permit, generation, signal, undefined));
         this.succeeded(permit, generation);
         return value;
       },
@@ -130,6 +148,11 @@ export class Calls {
       }, timeoutMs);
       timer.unref?.();
       signal?.addEventListener('abort', onAbort, { once: true });
+      // A listener run during admission may have aborted it already: no event will come.
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
       let result: T | PromiseLike<T>;
       try {
         result = fn(controller === undefined ? NEVER_ABORTED : controller.signal);
@@ -162,9 +185,9 @@ export class Calls {
    * `ERR_ABORTED` error returned) when the caller aborted, else counted as the error's failure.
    */
   private ended(permit: number, generation: number, signal: AbortSignal, failure: { error: unknown } | undefined): unknown {
-    if (signal.aborted) {
+    if (abortedOf(signal)) {
       this.slot.settle(permit, OUTCOME_RELEASED);
-      return new CallAbortedError(this.agent, signal.reason);
+      return new CallAbortedError(this.agent, reasonOf(signal));
     }
     this.slot.settle(permit, this.engine.outcomeOf(failure?.error));
     return failure?.error;

@@ -160,21 +160,23 @@ export class CircuitBreaker {
     let signal: AbortSignal | undefined;
     let timeoutMs: number | undefined;
     if (options === null || typeof options !== 'object') return Promise.reject(badSecondArgument(options));
-    let aborted: boolean;
-    // A bare AbortSignal (as cockatiel passes one); the cheap `aborted` read spares plain options
-    // objects the instanceof walk.
-    if ((options as { aborted?: unknown }).aborted !== undefined && options instanceof AbortSignal) {
-      signal = options;
-      aborted = signal.aborted;
-    } else {
-      try {
+    // Reading the options may run a caller's getter or Proxy trap: whatever throws becomes the
+    // rejection, never a synchronous throw.
+    try {
+      let aborted: boolean;
+      // A bare AbortSignal (as cockatiel passes one); the cheap `aborted` read spares plain options
+      // objects the instanceof walk.
+      if ((options as { aborted?: unknown }).aborted !== undefined && options instanceof AbortSignal) {
+        signal = options;
+        aborted = signal.aborted;
+      } else {
         ({ fallback, signal, timeoutMs } = options as ExecuteOptions<F>);
         aborted = checkOptions(options, fallback, signal, timeoutMs);
-      } catch (error) {
-        return Promise.reject(error);
       }
+      if (aborted) return Promise.reject(new CallAbortedError(this.agent, signal!.reason));
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (aborted) return Promise.reject(new CallAbortedError(this.agent, signal!.reason));
     const generation = this.slot.tryAdmit();
     if (generation >= 0) {
       const permit = fastPermit(generation);

@@ -47,15 +47,6 @@ function warnListener(error: unknown): void {
   }
 }
 
-/** Publishes a transition on the diagnostics channel; a throwing subscriber is reported, not thrown. */
-function publishSafely(event: TransitionEvent): void {
-  try {
-    transitionChannel.publish(event);
-  } catch (error) {
-    warnListener(error);
-  }
-}
-
 /** One native registry and what its handles share. */
 export class Engine implements SlotOwner {
   readonly native: NativeRegistry;
@@ -138,7 +129,9 @@ export class Engine implements SlotOwner {
 
   /** Hands one event to the listeners subscribed now (one added meanwhile starts with the next). */
   private deliver(event: TransitionEvent): void {
-    if (transitionChannel.hasSubscribers) publishSafely(event);
+    // A subscriber that throws does not stop this: Node reports its error on the next tick, as an
+    // uncaught exception (diagnostics_channel's own contract).
+    if (transitionChannel.hasSubscribers) transitionChannel.publish(event);
     for (const listener of [...this.listeners]) {
       try {
         const returned: unknown = listener(event);
