@@ -4,6 +4,8 @@
  * timers: no test waits on the wall clock.
  */
 
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
 import { caught } from './helpers/caught';
 
@@ -206,5 +208,15 @@ describe('execute with options', () => {
       expect([err.code, err.message]).toEqual(['ERR_INVALID_ARG', expect.stringMatching(message)]);
     }
     expect(breaker.status().calls.admitted).toBe(0);
+  });
+
+  test('the timeout timer does not keep the process alive: a process with a pending timed call exits by itself', () => {
+    const code = `
+      const { CircuitBreaker } = require(${JSON.stringify(path.join(__dirname, '../../lib/resilience'))});
+      const b = new CircuitBreaker();
+      b.execute(() => new Promise(() => undefined), { timeoutMs: 60000 });
+      console.log(b.status().calls.inFlight);`;
+    const child = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20_000 });
+    expect([child.signal, child.status, child.stdout.trim()]).toEqual([null, 0, '1']);
   });
 });
