@@ -4,7 +4,8 @@
  * Errors are asserted by `code` (native errors come from another realm under Jest).
  */
 
-import { CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { CircuitBreaker, ManualClock } from '../../lib/resilience';
+import { setup } from './helpers/breaker';
 import { caught } from './helpers/caught';
 
 const ok = async () => 'ok';
@@ -13,12 +14,6 @@ const boom = async () => {
 };
 
 /** A breaker on a manual clock that records its transitions. */
-function setup(config: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
-  const clock = new ManualClock();
-  const events: TransitionEvent[] = [];
-  const breaker = new CircuitBreaker({ name: 'amazon', clock, onTransition: (e) => events.push(e), ...config });
-  return { clock, events, breaker };
-}
 
 async function failTimes(breaker: CircuitBreaker, n: number) {
   for (let i = 0; i < n; i++) await expect(breaker.execute(boom)).rejects.toThrow('boom');

@@ -6,16 +6,12 @@
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { CircuitBreaker, ManualClock } from '../../lib/resilience';
+import { setup } from './helpers/breaker';
 import { caught } from './helpers/caught';
 
 const never = () => new Promise<never>(() => undefined);
 
-function setup(config: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
-  const events: TransitionEvent[] = [];
-  const breaker = new CircuitBreaker({ name: 'amazon', clock: new ManualClock(), onTransition: (e) => events.push(e), ...config });
-  return { breaker, events };
-}
 
 afterEach(() => jest.useRealTimers());
 

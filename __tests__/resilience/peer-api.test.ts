@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import * as path from 'node:path';
-import { AgentCircuitBreaker, CircuitBreaker, ManualClock, type TransitionEvent } from '../../lib/resilience';
+import { AgentCircuitBreaker, CircuitBreaker, ManualClock } from '../../lib/resilience';
+import { setup } from './helpers/breaker';
 import { caught } from './helpers/caught';
 
 const ok = async () => 'ok';
@@ -14,12 +15,6 @@ const boom = async () => {
   throw new Error('boom');
 };
 
-function setup(config: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
-  const clock = new ManualClock();
-  const events: TransitionEvent[] = [];
-  const breaker = new CircuitBreaker({ name: 'amazon', clock, onTransition: (e) => events.push(e), ...config });
-  return { clock, events, breaker };
-}
 
 test("cockatiel's real wrap(retry, breaker) and wrap(breaker, timeout) compose with asPolicy()", () => {
   const script = path.join(__dirname, 'fixtures', 'cockatiel-wrap.mjs');

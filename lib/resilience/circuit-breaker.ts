@@ -183,11 +183,8 @@ export class CircuitBreaker {
       if (timeoutMs === undefined) return this.calls.withSignal(fn, permit, generation, signal ?? NEVER_ABORTED);
       return this.calls.run(fn, permit, generation, signal, timeoutMs);
     }
-    const waitMs = this.slot.tryReject();
-    if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs, this.slot.isolated);
-    const code = this.slot.admit(true);
-    if (code >= 0) return this.calls.run(fn, code, -1, signal, timeoutMs);
-    return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code), rejectedIsolated(code));
+    const admitted = this.admitSlow(fallback);
+    return typeof admitted === 'number' ? this.calls.run(fn, admitted, -1, signal, timeoutMs) : admitted;
   }
 
   /** `execute` while someone listens on the call channels: start and end published, with the duration. */
@@ -214,10 +211,19 @@ export class CircuitBreaker {
 
   /** A call the fast path cannot take: rejected without native code while surely OPEN, else decided natively. */
   private executeSlow<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, fallback: (() => F | PromiseLike<F>) | undefined): Promise<T | F> {
+    const admitted = this.admitSlow(fallback);
+    return typeof admitted === 'number' ? this.executeAdmitted(admitted, fn) : admitted;
+  }
+
+  /**
+   * Admission off the fast path: a permit (>= 0), or the answer to a rejection (the fallback's, or
+   * a `CircuitOpenError`), rejected without native code while the breaker surely stays OPEN.
+   */
+  private admitSlow<F>(fallback: (() => F | PromiseLike<F>) | undefined): number | Promise<F> {
     const waitMs = this.slot.tryReject();
     if (waitMs >= 0) return this.rejected(fallback, 'OPEN', waitMs, this.slot.isolated);
     const code = this.slot.admit(true);
-    if (code >= 0) return this.executeAdmitted(code, fn);
+    if (code >= 0) return code;
     return this.rejected(fallback, rejectedState(code), rejectedRetryAfterMs(code), rejectedIsolated(code));
   }
 
