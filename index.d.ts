@@ -60,6 +60,18 @@ export declare class NativeRegistry {
   isolate(slot: number): number
   /** Releases an `isolate` hold; false if it was not held (released already, or cleared by a reset). */
   endIsolation(slot: number, token: number): boolean
+  /**
+   * Fleet sync: another instance opened the breaker in `slot`; OPEN for `remainingMs` more
+   * (transition reason `remote_open`).
+   */
+  remoteOpen(slot: number, remainingMs: number): void
+  /** Fleet sync: another instance closed the breaker in `slot` (transition reason `remote_close`). */
+  remoteClose(slot: number): void
+  /**
+   * Fleet sync: the probes the breaker in `slot` may still start in this recovery window;
+   * `null` for the local rules.
+   */
+  setProbeLeases(slot: number, leases?: number | undefined | null): void
   /** The saved state of the breaker in `slot` (`snapshot()`), as JSON. */
   snapshotJson(slot: number): string
   /** Puts the breaker in `slot` in the saved state `snapshotJson` (from `snapshotJson`). */

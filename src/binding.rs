@@ -14,7 +14,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::clock::{Clock, ManualTime};
-use crate::config::{show_number, whole, Config, ConfigPatch, MaxAgents, MAX_DURATION_MS, MAX_ID_CHARS, SAFE_INTEGER_LIMIT};
+use crate::config::{show_number, whole, Config, ConfigPatch, MaxAgents, MAX_DURATION_MS, MAX_ID_CHARS, MAX_THRESHOLD, SAFE_INTEGER_LIMIT};
 use crate::error::panic_message;
 use crate::hot::{self, Shared, Thrown};
 use crate::registry::Registry;
@@ -287,6 +287,44 @@ impl NativeRegistry {
         self.on_slot(slot, |r, slot| {
             let token = whole(token, u32::MAX as f64 + 1.0).ok_or_else(|| Thrown(ErrorCode::InvalidArg, format!("token must be a number isolate() returned (got {})", show_number(token))))?;
             Ok(r.end_isolation(slot, token as u32))
+        })
+    }
+
+    /// Fleet sync: another instance opened the breaker in `slot`; OPEN for `remainingMs` more
+    /// (transition reason `remote_open`).
+    #[napi]
+    pub fn remote_open(&self, slot: f64, remaining_ms: f64) -> Result<(), &'static str> {
+        self.on_slot(slot, |r, slot| {
+            let remaining = whole(remaining_ms, MAX_DURATION_MS as f64 + 1.0).ok_or_else(|| {
+                Thrown(ErrorCode::InvalidArg, format!("remainingMs must be a whole number of milliseconds in 0..={MAX_DURATION_MS} (got {})", show_number(remaining_ms)))
+            })?;
+            r.remote_open(slot, remaining as u64);
+            Ok(())
+        })
+    }
+
+    /// Fleet sync: another instance closed the breaker in `slot` (transition reason `remote_close`).
+    #[napi]
+    pub fn remote_close(&self, slot: f64) -> Result<(), &'static str> {
+        self.on_slot(slot, |r, slot| {
+            r.remote_close(slot);
+            Ok(())
+        })
+    }
+
+    /// Fleet sync: the probes the breaker in `slot` may still start in this recovery window;
+    /// `null` for the local rules.
+    #[napi]
+    pub fn set_probe_leases(&self, slot: f64, leases: Option<f64>) -> Result<(), &'static str> {
+        self.on_slot(slot, |r, slot| {
+            let leases = match leases {
+                None => None,
+                Some(n) => Some(whole(n, MAX_THRESHOLD as f64 + 1.0).ok_or_else(|| {
+                    Thrown(ErrorCode::InvalidArg, format!("leases must be null or a whole number in 0..={MAX_THRESHOLD} (got {})", show_number(n)))
+                })? as u32),
+            };
+            r.set_probe_leases(slot, leases);
+            Ok(())
         })
     }
 

@@ -8,6 +8,10 @@
 //! [`Breaker::transition`], which bumps the generation: outcomes carrying a permit of an older
 //! generation are counted as late and change nothing.
 //!
+//! Fleet sync (several instances sharing one breaker per agent) adds three inputs, no rule:
+//! [`Breaker::remote_open`] and [`Breaker::remote_close`] apply another instance's transition,
+//! and [`Breaker::set_probe_leases`] gates HALF_OPEN so that only the lease holder probes.
+//!
 //! Permits are exact: each one issued by [`Breaker::acquire`] has a token that stays outstanding,
 //! across transitions, until its one report; a second report finds no token and changes nothing.
 //! The registry's fast path admits CLOSED calls without a token (token 0) and reports each once by
@@ -47,6 +51,9 @@ pub struct Breaker {
     /// The `isolate()` holds not yet released, by token; while any is held the breaker stays OPEN.
     holds: Vec<u32>,
     last_hold: u32,
+    /// Fleet sync's probe leases: `None` runs the local rules; `Some(n)` lets at most `n` more
+    /// probes start in this recovery window (0 until the fleet grants this instance a lease).
+    probe_leases: Option<u32>,
     metrics: Metrics,
 }
 
@@ -70,6 +77,7 @@ impl Breaker {
             backoff_step: 0,
             holds: Vec::new(),
             last_hold: 0,
+            probe_leases: None,
             metrics,
         }
     }
@@ -117,6 +125,11 @@ impl Breaker {
     /// Failed recoveries since the breaker last closed (the open backoff's step).
     pub fn backoff_step(&self) -> u32 {
         self.backoff_step
+    }
+
+    /// Probes fleet sync still lets this instance start, or `None` under the local rules.
+    pub fn probe_leases(&self) -> Option<u32> {
+        self.probe_leases
     }
 
     /// The `isolate()` holds not yet released.
@@ -189,7 +202,12 @@ impl Breaker {
         let room = self.outstanding.len() < MAX_OUTSTANDING;
         let admitted = match self.observe(now_ms, events) {
             State::Closed if room => Some(self.next_token()),
-            State::HalfOpen if room && self.probes.len() < self.config.half_open_max_calls as usize => {
+            State::HalfOpen
+                if room
+                    && self.probes.len() < self.config.half_open_max_calls as usize
+                    && self.probe_leases != Some(0) =>
+            {
+                self.probe_leases = self.probe_leases.map(|n| n - 1);
                 let token = self.next_token();
                 self.probes.push((token, now_ms));
                 Some(token)
@@ -234,7 +252,13 @@ impl Breaker {
         // Same generation: the permit was issued in the current state, CLOSED or HALF_OPEN.
         let state = self.state;
         match (outcome, state) {
-            (Outcome::Released, _) => self.metrics.released += 1,
+            (Outcome::Released, _) => {
+                self.metrics.released += 1;
+                if state == State::HalfOpen {
+                    // A probe that never reached the remote gives its lease back.
+                    self.probe_leases = self.probe_leases.map(|n| n.saturating_add(1));
+                }
+            }
             (Outcome::Success, _) => {
                 self.metrics.count_success(now_ms, 1);
                 self.consecutive_failures = 0;
@@ -352,6 +376,38 @@ impl Breaker {
         Ok(())
     }
 
+    /// Fleet sync: another instance opened this agent's breaker, for `remaining_ms` more. OPEN
+    /// for that long (`remote_open`; already OPEN, the end moves to match the fleet's), with no
+    /// probe lease. Ignored while isolated: a hold outranks the fleet.
+    pub fn remote_open(&mut self, remaining_ms: u64, now_ms: u64, events: &mut Vec<Transition>) {
+        self.observe(now_ms, events);
+        if !self.holds.is_empty() {
+            return;
+        }
+        if self.state != State::Open {
+            self.transition(State::Open, Reason::RemoteOpen, now_ms, events);
+        }
+        self.open_until_ms = now_ms.saturating_add(remaining_ms.min(crate::config::MAX_DURATION_MS));
+        self.probe_leases = self.probe_leases.map(|_| 0);
+    }
+
+    /// Fleet sync: another instance closed this agent's breaker (`remote_close`). Ignored while
+    /// isolated, or when already CLOSED.
+    pub fn remote_close(&mut self, now_ms: u64, events: &mut Vec<Transition>) {
+        self.observe(now_ms, events);
+        if self.holds.is_empty() && self.state != State::Closed {
+            self.transition(State::Closed, Reason::RemoteClose, now_ms, events);
+        }
+    }
+
+    /// Fleet sync: HALF_OPEN may start at most `leases` more probes in this recovery window
+    /// (`None`: the local rules, `halfOpenMaxCalls` at once). Every OPEN or CLOSED resets a
+    /// number to 0, so a lease never carries over to the next window.
+    pub fn set_probe_leases(&mut self, leases: Option<u32>, now_ms: u64, events: &mut Vec<Transition>) {
+        self.observe(now_ms, events);
+        self.probe_leases = leases;
+    }
+
     /// The one place where the state changes.
     fn transition(&mut self, to: State, reason: Reason, at_ms: u64, events: &mut Vec<Transition>) {
         let from = self.state;
@@ -375,6 +431,10 @@ impl Breaker {
         }
         if to == State::Closed {
             self.consecutive_failures = 0;
+        }
+        if to != State::HalfOpen {
+            // A recovery window ends: fleet sync's leases were for that window only.
+            self.probe_leases = self.probe_leases.map(|_| 0);
         }
         self.state = to;
         self.since_ms = at_ms;

@@ -21,6 +21,12 @@ enum Step {
     Look,
     ForceOpen,
     Reset,
+    /// Fleet sync: another instance opened it, for this many more ms.
+    RemoteOpen(u64),
+    /// Fleet sync: another instance closed it.
+    RemoteClose,
+    /// Fleet sync: the probe leases granted (`None`: local rules).
+    Leases(Option<u32>),
 }
 use Step::*;
 
@@ -55,6 +61,9 @@ impl Run {
             }
             ForceOpen => self.b.force_open(t, ev),
             Reset => self.b.reset(t, ev),
+            RemoteOpen(ms) => self.b.remote_open(ms, t, ev),
+            RemoteClose => self.b.remote_close(t, ev),
+            Leases(n) => self.b.set_probe_leases(n, t, ev),
         }
     }
 
@@ -429,3 +438,7 @@ fn a_breaker_keeps_its_own_config() {
 /// The rules beyond the story's: the error-rate rule, the open backoff, isolation and restore.
 #[path = "breaker_rules_tests.rs"]
 mod rules;
+
+/// Fleet sync's operations: remote open and close, and lease-gated HALF_OPEN.
+#[path = "breaker_fleet_tests.rs"]
+mod fleet;

@@ -156,6 +156,21 @@ impl Registry {
         self.with(slot, |b, now, ev| b.end_isolation(token, now, ev))
     }
 
+    /// Fleet sync: another instance opened the breaker in `slot` for `remaining_ms` more.
+    pub fn remote_open(&mut self, slot: usize, remaining_ms: u64) {
+        self.with(slot, |b, now, ev| b.remote_open(remaining_ms, now, ev))
+    }
+
+    /// Fleet sync: another instance closed the breaker in `slot`.
+    pub fn remote_close(&mut self, slot: usize) {
+        self.with(slot, |b, now, ev| b.remote_close(now, ev))
+    }
+
+    /// Fleet sync: the probes the breaker in `slot` may still start in this recovery window.
+    pub fn set_probe_leases(&mut self, slot: usize, leases: Option<u32>) {
+        self.with(slot, |b, now, ev| b.set_probe_leases(leases, now, ev))
+    }
+
     /// The saved state of the breaker in `slot`, for [`Registry::restore`].
     pub fn saved(&mut self, slot: usize) -> Saved {
         self.with(slot, |b, now, ev| {

@@ -109,6 +109,10 @@ named! {
         Restored = "restored",
         /// Any → CLOSED by an operator; counts cleared.
         Reset = "reset",
+        /// Any → OPEN because another instance of the fleet opened this agent's breaker (fleet sync).
+        RemoteOpen = "remote_open",
+        /// OPEN or HALF_OPEN → CLOSED because another instance of the fleet closed it (fleet sync).
+        RemoteClose = "remote_close",
     }
 }
 

@@ -8,7 +8,7 @@ export const STATES: readonly CircuitState[] = Object.freeze(["CLOSED","OPEN","H
 export const FAILURE_REASONS: readonly FailureReason[] = Object.freeze(["error","timeout","network","http_5xx","rate_limited","invalid_response"]);
 
 /** Why transitions happen. */
-export const TRANSITION_REASONS: readonly TransitionReason[] = Object.freeze(["failure_threshold","error_rate_threshold","open_timeout_elapsed","probe_failed","probe_timed_out","success_threshold","forced_open","isolated","isolation_ended","restored","reset"]);
+export const TRANSITION_REASONS: readonly TransitionReason[] = Object.freeze(["failure_threshold","error_rate_threshold","open_timeout_elapsed","probe_failed","probe_timed_out","success_threshold","forced_open","isolated","isolation_ended","restored","reset","remote_open","remote_close"]);
 
 /** The codes this package's errors carry. */
 export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(["ERR_CIRCUIT_OPEN","ERR_CIRCUIT_CONFIG","ERR_INVALID_AGENT_ID","ERR_UNKNOWN_AGENT","ERR_AGENT_EXISTS","ERR_TOO_MANY_AGENTS","ERR_INVALID_ARG","ERR_CALL_TIMEOUT","ERR_ABORTED","ERR_UNSUPPORTED_RUNTIME","ERR_NATIVE_BINDING_MISSING","ERR_INTERNAL"]);
@@ -92,7 +92,7 @@ export type FailureReason = "error" | "timeout" | "network" | "http_5xx" | "rate
 /**
  * Why a transition happened.
  */
-export type TransitionReason = "failure_threshold" | "error_rate_threshold" | "open_timeout_elapsed" | "probe_failed" | "probe_timed_out" | "success_threshold" | "forced_open" | "isolated" | "isolation_ended" | "restored" | "reset";
+export type TransitionReason = "failure_threshold" | "error_rate_threshold" | "open_timeout_elapsed" | "probe_failed" | "probe_timed_out" | "success_threshold" | "forced_open" | "isolated" | "isolation_ended" | "restored" | "reset" | "remote_open" | "remote_close";
 
 /**
  * The stable codes of this package's errors (`error.code` in JavaScript).
