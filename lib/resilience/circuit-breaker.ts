@@ -403,3 +403,28 @@ export class CircuitBreaker {
     });
   }
 }
+
+/** Fleet sync's hands on one breaker: internal, for `agent-circuit-breaker/fleet` only. */
+export interface FleetControl {
+  /** Another instance opened it: OPEN for `remainingMs` more (`remote_open`). */
+  remoteOpen(remainingMs: number): void;
+  /** Another instance closed it (`remote_close`). */
+  remoteClose(): void;
+  /** The probes it may still start in this recovery window; `null` for the local rules. */
+  setProbeLeases(leases: number | null): void;
+}
+
+/** The fleet-sync operations of `breaker` (each drains the transitions it causes). */
+export function fleetControl(breaker: CircuitBreaker): FleetControl {
+  const engine = breaker['engine'];
+  const slot = breaker['slot'].index;
+  const run = (op: () => void): void => {
+    op();
+    engine.drainIfPending();
+  };
+  return {
+    remoteOpen: (remainingMs) => run(() => engine.native.remoteOpen(slot, Math.max(0, Math.round(remainingMs)))),
+    remoteClose: () => run(() => engine.native.remoteClose(slot)),
+    setProbeLeases: (leases) => run(() => engine.native.setProbeLeases(slot, leases)),
+  };
+}
