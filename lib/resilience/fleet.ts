@@ -110,8 +110,13 @@ function option(name: string, value: unknown, min: number, max: number, fallback
 type RedisClient = Redis | Cluster;
 
 /** Options of fleet sync's command connection: nothing queues, nothing retries, nothing waits long. */
-function commandOptions(timeoutMs: number): RedisOptions {
-  return { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: timeoutMs, connectTimeout: Math.max(timeoutMs, 1000), lazyConnect: false };
+function commandOptions(timeoutMs: number, syncIntervalMs: number): RedisOptions {
+  return { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: timeoutMs, connectTimeout: Math.max(timeoutMs, 1000), retryStrategy: reconnectDelay(syncIntervalMs) };
+}
+
+/** Reconnects within a quarter of the sync interval, so a returning Redis is resynced within one interval. */
+function reconnectDelay(syncIntervalMs: number): (attempt: number) => number {
+  return (attempt) => Math.min(50 * attempt, Math.max(50, Math.floor(syncIntervalMs / 4)));
 }
 
 /** A connection of fleet sync's own, from a URL or as a copy of the caller's client. */
@@ -171,8 +176,8 @@ export class FleetSync {
       throw new CircuitBreakerError('ERR_INVALID_ARG', `fleet option instanceId must be a string of 1..=200 characters (got ${describe(id)})`);
     }
     this.instanceId = id;
-    this.cmd = connect(options.redis, commandOptions(timeoutMs));
-    this.sub = connect(options.subscriber ?? options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.cmd = connect(options.redis, commandOptions(timeoutMs, this.syncIntervalMs));
+    this.sub = connect(options.subscriber ?? options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnectDelay(this.syncIntervalMs) });
     for (const [name, lua] of Object.entries({ acbTrip: TRIP, acbClose: CLOSE, acbLease: LEASE, acbRelease: RELEASE, acbSync: SYNC })) {
       this.cmd.defineCommand(name, { lua });
     }

@@ -23,6 +23,8 @@ export type AgentMode =
 export class AgentServer {
   mode: AgentMode = 'ok';
   requests = 0;
+  /** When each request arrived (Date.now()), for tests that count requests in a time window. */
+  readonly arrivals: number[] = [];
   /** The analysis answered in 'ok' (and 'slow') mode. */
   analysis: Record<string, unknown> = { phases: ['listing', 'pricing'], score: 0.9 };
   /** How long 'slow' mode waits before answering the analysis, in ms. */
@@ -69,6 +71,7 @@ export class AgentServer {
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests++;
+    this.arrivals.push(Date.now());
     const json = (status: number, body: string) => {
       res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
       res.end(body);

@@ -45,6 +45,11 @@ export class RedisServer {
     proc.stdout!.resume();
   }
 
+  /** Sends `signal` to the process (SIGSTOP freezes it with its sockets open; SIGCONT thaws it). */
+  signal(signal: NodeJS.Signals): void {
+    this.proc?.kill(signal);
+  }
+
   /** Kills the process and waits for it to go. */
   async stop(): Promise<void> {
     const proc = this.proc;
