@@ -5,6 +5,9 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json', 'node'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   // The app imports the package by name, as a user's app would; here it is this repository.
-  moduleNameMapper: { '^agent-circuit-breaker$': '<rootDir>/lib/resilience/index.ts' },
+  moduleNameMapper: {
+    '^agent-circuit-breaker$': '<rootDir>/lib/resilience/index.ts',
+    '^agent-circuit-breaker/fleet$': '<rootDir>/lib/resilience/fleet.ts',
+  },
   testMatch: ['**/*.test.ts'],
 };

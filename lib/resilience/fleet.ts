@@ -64,8 +64,8 @@ export interface FleetStatus {
   instancesSeen: number;
   /** Redis commands that failed or timed out since attaching. */
   syncErrors: number;
-  /** Transitions applied from other instances, by `agent|from|to`. */
-  remoteTransitions: Record<string, number>;
+  /** Transitions applied here because another instance made them, by agent, from and to state. */
+  remoteTransitions: Array<{ agent: string; from: string; to: string; count: number }>;
   syncIntervalMs: number;
   agents: Record<string, FleetAgentStatus>;
 }
@@ -143,7 +143,8 @@ export class FleetSync {
   private readonly cmd: RedisClient;
   private readonly sub: RedisClient;
   private readonly links = new Map<string, AgentLink>();
-  private readonly remote: Record<string, number> = {};
+  /** Remote transitions applied, by JSON [agent, from, to]. */
+  private readonly remote = new Map<string, number>();
   private readonly unsubscribe: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
   private connected = false;
@@ -209,23 +210,29 @@ export class FleetSync {
 
   /** The fleet link and every agent's shared state. */
   status(): FleetStatus {
-    const agents: Record<string, FleetAgentStatus> = {};
-    for (const id of this.registry.agents()) {
-      const link = this.links.get(id);
-      agents[id] = {
-        shared: this.connected && !this.closed,
-        generation: link?.applied ?? 0,
-        lastRemote: link?.lastRemote ?? null,
-        leaseHolders: link?.leaseHolder ? [link.leaseHolder] : [],
-      };
-    }
+    // Object.fromEntries defines own properties: an agent named "__proto__" is an entry, not a prototype.
+    const agents: Record<string, FleetAgentStatus> = Object.fromEntries(
+      this.registry.agents().map((id) => {
+        const link = this.links.get(id);
+        const status: FleetAgentStatus = {
+          shared: this.connected && !this.closed,
+          generation: link?.applied ?? 0,
+          lastRemote: link?.lastRemote ?? null,
+          leaseHolders: link?.leaseHolder ? [link.leaseHolder] : [],
+        };
+        return [id, status];
+      }),
+    );
     return {
       instanceId: this.instanceId,
       connected: this.connected && !this.closed,
       lastSyncAt: this.lastSyncAt === null ? null : new Date(this.lastSyncAt).toISOString(),
       instancesSeen: this.instancesSeen,
       syncErrors: this.syncErrors,
-      remoteTransitions: { ...this.remote },
+      remoteTransitions: [...this.remote].map(([key, count]) => {
+        const [agent, from, to] = JSON.parse(key) as string[];
+        return { agent, from, to, count };
+      }),
       syncIntervalMs: this.syncIntervalMs,
       agents,
     };
@@ -298,8 +305,8 @@ export class FleetSync {
     } else if (event.reason === 'remote_open' || event.reason === 'remote_close' || event.to === 'CLOSED') {
       link.unpublished = false;
       if (event.reason === 'remote_open' || event.reason === 'remote_close') {
-        const key = `${event.agent}|${event.from}|${event.to}`;
-        this.remote[key] = (this.remote[key] ?? 0) + 1;
+        const key = JSON.stringify([event.agent, event.from, event.to]);
+        this.remote.set(key, (this.remote.get(key) ?? 0) + 1);
       }
     }
     if (event.to !== 'HALF_OPEN') {

@@ -1,6 +1,6 @@
 /**
  * The agent loop's configuration from the environment: agent URLs, breaker settings, the per-call
- * timeout, the fallback cache's bounds and the Redis URL. An invalid value stops start-up with a
+ * timeout, the fallback cache's bounds, the Redis URL and fleet mode. An invalid value stops start-up with a
  * message naming the variable.
  */
 
@@ -31,8 +31,14 @@ export interface AgentLoopConfig {
   cacheMaxBytes: number;
   /** `CIRCUIT_CACHE_MAX_ENTRY_BYTES`: the largest answer cached (memory and Redis). @default 1048576 (1 MiB) */
   cacheMaxEntryBytes: number;
-  /** `REDIS_URL`: when set, fallbacks are also kept in Redis. */
+  /** `REDIS_URL`: when set, fallbacks are also kept in Redis, and breaker state is shared (fleet mode). */
   redisUrl?: string;
+  /** Fleet mode: `REDIS_URL` is set and `CIRCUIT_SHARED_STATE` is not `off`. */
+  sharedState: boolean;
+  /** `CIRCUIT_SYNC_INTERVAL_MS`: fleet mode's reconcile period. @default 1000 */
+  syncIntervalMs: number;
+  /** `CIRCUIT_REDIS_PREFIX`: fleet mode's key and channel prefix. @default 'agent-circuit-breaker:' */
+  redisPrefix: string;
 }
 
 /** A configuration value that cannot be used; `variable` names the environment variable. */
@@ -107,6 +113,24 @@ export function configFromEnv(
     probeTimeoutSet,
     ...cacheBounds(env),
     redisUrl: redis || undefined,
+    ...fleetSettings(env, Boolean(redis)),
+  };
+}
+
+/** Fleet mode's settings: on with `REDIS_URL` unless `CIRCUIT_SHARED_STATE=off`. */
+function fleetSettings(env: NodeJS.ProcessEnv, haveRedis: boolean): { sharedState: boolean; syncIntervalMs: number; redisPrefix: string } {
+  const shared = (env.CIRCUIT_SHARED_STATE ?? '').trim().toLowerCase();
+  if (shared !== '' && shared !== 'on' && shared !== 'off') {
+    throw new AgentConfigError('CIRCUIT_SHARED_STATE', `CIRCUIT_SHARED_STATE must be on or off (got ${JSON.stringify(env.CIRCUIT_SHARED_STATE)})`);
+  }
+  const redisPrefix = env.CIRCUIT_REDIS_PREFIX ?? 'agent-circuit-breaker:';
+  if (/[{}]/.test(redisPrefix) || redisPrefix.length > 200) {
+    throw new AgentConfigError('CIRCUIT_REDIS_PREFIX', `CIRCUIT_REDIS_PREFIX must be at most 200 characters, without braces (got ${JSON.stringify(redisPrefix)})`);
+  }
+  return {
+    sharedState: haveRedis && shared !== 'off',
+    syncIntervalMs: integer(env, 'CIRCUIT_SYNC_INTERVAL_MS', 1000, 50, 600_000),
+    redisPrefix,
   };
 }
 

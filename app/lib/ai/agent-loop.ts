@@ -24,6 +24,7 @@ import type { AgentFallback, AgentLoopEntry, AgentLoopOptions, AgentResult, Call
 import { within } from './deadline';
 import { bodyKey, MemoryCache, type Analysis, type CacheEntry, type FallbackCache } from './fallback-cache';
 import { RedisCache } from './redis-cache';
+import { attachFleet, type FleetSync } from 'agent-circuit-breaker/fleet';
 import { httpTransport, type Transport } from './transport';
 
 export {
@@ -57,6 +58,8 @@ type Answer = { analysis: Analysis; body: string };
 export class AgentLoop {
   /** The breakers, one per agent. */
   readonly breakers: AgentCircuitBreaker;
+  /** Fleet mode's link (breaker state shared through Redis), when on. */
+  readonly fleet?: FleetSync;
   /** The fallback cache. */
   readonly cache: FallbackCache;
   /** The configuration in force. */
@@ -78,6 +81,7 @@ export class AgentLoop {
     this.cacheBudgetMs = options.cacheBudgetMs ?? 50;
     this.cache = options.cache ?? this.defaultCache();
     this.breakers = this.createBreakers(agents, options.clock);
+    this.fleet = this.config.sharedState ? this.attachFleet() : undefined;
     for (const agent of agents) this.served.set(agent, { cached: 0, empty: 0 });
     this.checkProbeTimeout();
   }
@@ -127,6 +131,12 @@ export class AgentLoop {
         'CIRCUIT_PROBE_TIMEOUT_MS is below AGENT_TIMEOUT_MS: a HALF_OPEN probe answering between the two reopens the breaker ' +
         'and its success is discarded; set CIRCUIT_PROBE_TIMEOUT_MS >= AGENT_TIMEOUT_MS (or unset it for AGENT_TIMEOUT_MS + 1000)',
     });
+  }
+
+  /** Fleet mode: the breakers share transitions with every instance on the same Redis and prefix. */
+  private attachFleet(): FleetSync {
+    const { redisUrl, redisPrefix, syncIntervalMs } = this.config;
+    return attachFleet(this.breakers, { redis: redisUrl!, prefix: redisPrefix, syncIntervalMs });
   }
 
   /** Redis behind memory if `REDIS_URL` is set, else memory; bounded by the configured bytes. */
@@ -267,7 +277,7 @@ export class AgentLoop {
 
   /** Closes the cache's connections. */
   async close(): Promise<void> {
-    await this.cache.close();
+    await Promise.all([this.cache.close(), this.fleet?.close()]);
   }
 }
 

@@ -1,13 +1,19 @@
 /**
- * Imported once at server start (Node.js runtime only): creates the process's agent loop, or stops
- * the process with the configuration error, which names the variable.
+ * Run once at server start (Node.js runtime only): creates the process's agent loop, or stops the
+ * process with the configuration error, which names the variable. In fleet mode it waits for the
+ * first sync with Redis (bounded), so a fresh instance starts from the fleet's state, not CLOSED.
  */
 
 import { getAgentLoop } from './agent-loop';
 
-try {
-  getAgentLoop();
-} catch (error) {
-  console.error(`agent loop configuration error: ${(error as Error).message}`);
-  process.exit(1);
+/** Creates the agent loop and waits for fleet mode's first sync. */
+export async function start(): Promise<void> {
+  let loop;
+  try {
+    loop = getAgentLoop();
+  } catch (error) {
+    console.error(`agent loop configuration error: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  await loop.fleet?.ready();
 }

@@ -4,6 +4,7 @@
  */
 
 import { FAILURE_WORDING, type BreakerStatus, type FailureReason } from 'agent-circuit-breaker';
+import type { FleetAgentStatus, FleetStatus } from 'agent-circuit-breaker/fleet';
 import type { AgentLoop } from '../ai/agent-loop';
 
 /** One agent's diagnostics. */
@@ -14,6 +15,8 @@ export interface AgentDiagnostics {
   recoveryTimeRemainingMs: number | null;
   retryAt: string | null;
   recommendation: string;
+  /** Fleet mode: whether this agent's state is shared, the origin of the last remote transition, the probe lease holders. */
+  fleet: FleetAgentStatus | null;
   lastFailure: { reason: FailureReason; at: string } | null;
   metrics: {
     calls: number;
@@ -31,7 +34,7 @@ export interface AgentDiagnostics {
 const hhmmss = (iso: string) => `${iso.slice(11, 19)}Z`;
 
 /** One plain sentence: what the breaker is doing and what to do about it. */
-export function recommend(s: BreakerStatus, retryAt: string | null): string {
+export function recommend(s: BreakerStatus, retryAt: string | null, fleet: FleetAgentStatus | null = null): string {
   const last = s.lastFailure?.reason;
   switch (s.state) {
     case 'CLOSED':
@@ -42,16 +45,20 @@ export function recommend(s: BreakerStatus, retryAt: string | null): string {
       const wait = `retry after ${Math.ceil(s.openRemainingMs / 1000)} s (${hhmmss(retryAt!)})`;
       const why = s.recentTransitions.at(-1)?.reason;
       if (why === 'forced_open') return `open: forced open by an operator; ${wait}`;
+      if (why === 'remote_open') return `open fleet-wide: opened by instance ${fleet?.lastRemote?.origin ?? 'another instance'}; ${wait}`;
       const count = s.consecutiveFailures;
       return `open after ${count} consecutive ${count === 1 ? (last ?? 'failure') : FAILURE_WORDING[last ?? 'error']}: ${wait}`;
     }
     case 'HALF_OPEN':
+      if (fleet?.shared && s.probesInFlight === 0 && fleet.leaseHolders.length > 0) {
+        return `half-open: instance ${fleet.leaseHolders.join(', ')} probes for the fleet; fallbacks here until it reports`;
+      }
       return `half-open: probing, ${s.halfOpenSuccesses} of ${s.config.successThreshold} successes`;
   }
 }
 
 /** The diagnostics of one agent, with clock times turned into wall-clock ISO times. */
-export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: number }, wallNow = Date.now()): AgentDiagnostics {
+export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: number }, wallNow = Date.now(), fleet: FleetAgentStatus | null = null): AgentDiagnostics {
   const wall = (clockMs: number) => new Date(wallNow - (s.nowMs - clockMs)).toISOString();
   // An isolated breaker stays OPEN until released: there is no time at which it recovers by itself.
   const timed = s.state === 'OPEN' && s.isolations === 0;
@@ -63,7 +70,8 @@ export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: n
     consecutiveFailures: s.consecutiveFailures,
     recoveryTimeRemainingMs: timed ? s.openRemainingMs : null,
     retryAt,
-    recommendation: recommend(s, retryAt),
+    recommendation: recommend(s, retryAt, fleet),
+    fleet,
     lastFailure: s.lastFailure ? { reason: s.lastFailure.reason, at: wall(s.lastFailure.atMs) } : null,
     metrics: {
       calls: s.calls.admitted,
@@ -84,12 +92,16 @@ export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: n
   };
 }
 
-/** The whole document: `generatedAt` and every agent. */
-export function diagnostics(loop: AgentLoop): { generatedAt: string; agents: Record<string, AgentDiagnostics> } {
+/** Fleet mode's link in the diagnostics document. */
+export type FleetLink = Omit<FleetStatus, 'agents'>;
+
+/** The whole document: `generatedAt`, the fleet link (null when fleet mode is off) and every agent. */
+export function diagnostics(loop: AgentLoop): { generatedAt: string; fleet: FleetLink | null; agents: Record<string, AgentDiagnostics> } {
   const now = Date.now();
+  const { agents: shared = {}, ...link } = loop.fleet?.status() ?? {};
   // Object.fromEntries defines own properties: an agent named "__proto__" is an entry, not a prototype.
   const agents: Record<string, AgentDiagnostics> = Object.fromEntries(
-    loop.getAllCircuitBreakerStatus().map((s) => [s.agent, diagnose(s, loop.fallbacksServed(s.agent), now)]),
+    loop.getAllCircuitBreakerStatus().map((s) => [s.agent, diagnose(s, loop.fallbacksServed(s.agent), now, Object.hasOwn(shared, s.agent) ? shared[s.agent] : null)]),
   );
-  return { generatedAt: new Date(now).toISOString(), agents };
+  return { generatedAt: new Date(now).toISOString(), fleet: loop.fleet ? (link as FleetLink) : null, agents };
 }

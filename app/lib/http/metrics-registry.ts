@@ -13,5 +13,6 @@ export function metricsRegistry(): Registry {
   return (holder[GLOBAL] ??= registerCircuitMetrics({
     breakers: { metricsTable: () => getAgentLoop().breakers.metricsTable() },
     fallbacks: (agent) => getAgentLoop().fallbacksServed(agent),
+    fleet: () => getAgentLoop().fleet?.status(),
   }));
 }

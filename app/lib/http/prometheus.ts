@@ -7,6 +7,7 @@
 
 import { Registry, type Metric } from 'prom-client';
 import { FAILURE_REASONS, STATES, type MetricsTable } from 'agent-circuit-breaker';
+import type { FleetStatus } from 'agent-circuit-breaker/fleet';
 
 /** What the metrics are read from at scrape time. */
 export interface CircuitMetricsSource {
@@ -14,6 +15,8 @@ export interface CircuitMetricsSource {
   breakers: { metricsTable(): MetricsTable };
   /** Fallbacks served per agent, if known. */
   fallbacks?(agent: string): { cached: number; empty: number };
+  /** Fleet mode's link, when it is on. */
+  fleet?(): FleetStatus | undefined;
 }
 
 type Labels = Record<string, string>;
@@ -101,6 +104,30 @@ export const FAMILIES: Family[] = [
   },
 ];
 
+type FleetFamily = { name: string; help: string; type: 'gauge' | 'counter'; values: (fleet: FleetStatus) => Value[] };
+
+/** Fleet mode's families (no values while fleet mode is off). */
+export const FLEET_FAMILIES: FleetFamily[] = [
+  {
+    name: 'agent_circuit_redis_up',
+    help: 'Fleet mode: 1 while the last sync with Redis succeeded, else 0 (the breakers then run on local rules).',
+    type: 'gauge',
+    values: (f) => [{ value: f.connected ? 1 : 0, labels: {} }],
+  },
+  {
+    name: 'agent_circuit_sync_errors_total',
+    help: 'Fleet mode: Redis commands that failed or timed out.',
+    type: 'counter',
+    values: (f) => [{ value: f.syncErrors, labels: {} }],
+  },
+  {
+    name: 'agent_circuit_remote_transitions_total',
+    help: 'Fleet mode: transitions applied here because another instance made them, by from and to state.',
+    type: 'counter',
+    values: (f) => f.remoteTransitions.map(({ agent, from, to, count }) => ({ value: count, labels: { agent, from, to } })),
+  },
+];
+
 /** The table's rows, each readable by column name. */
 function rows(table: MetricsTable): Row[] {
   const width = table.columns.length;
@@ -131,6 +158,18 @@ export function registerCircuitMetrics(source: CircuitMetricsSource, registry: R
     const metric = {
       ...describe,
       get: async () => ({ ...describe, values: current().flatMap((row) => family.values(row, source)) }),
+      reset: () => undefined,
+    };
+    registry.registerMetric(metric as unknown as Metric);
+  }
+  for (const family of FLEET_FAMILIES) {
+    const describe = { name: family.name, help: family.help, type: family.type, aggregator: 'sum' };
+    const metric = {
+      ...describe,
+      get: async () => {
+        const fleet = source.fleet?.();
+        return { ...describe, values: fleet ? family.values(fleet) : [] };
+      },
       reset: () => undefined,
     };
     registry.registerMetric(metric as unknown as Metric);
