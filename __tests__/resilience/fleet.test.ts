@@ -267,6 +267,8 @@ describe('fleet sync between registries', () => {
     expect(probe).not.toHaveBeenCalled();
 
     await admin.del(...k.leases);
+    // A lease goes to an instance whose callers are waiting: this refused call is one.
+    await expect(b.registry.execute('amazon', probe, fallback)).resolves.toBe('fallback');
     await waitFor(async () => (await admin.mget(...k.leases)).every((v) => v === 'b'));
     await waitFor(() => b.fleet.status().agents.amazon.leaseHolders[0] === 'b');
     expect(await b.registry.execute('amazon', probe, fallback)).toBe('ok');
@@ -276,6 +278,27 @@ describe('fleet sync between registries', () => {
     await waitFor(() => a.registry.state('amazon') === 'CLOSED');
     expect(a.moves()).toEqual([['CLOSED', 'OPEN', 'failure_threshold'], ['OPEN', 'CLOSED', 'remote_close']]);
     expect(await admin.hget(k.state, 'state')).toBe('closed');
+  });
+
+  test('an instance without callers does not take the probe leases; the one whose calls are refused does, and closes', async () => {
+    const p = newPrefix();
+    const k = keysOf(p);
+    const defaults = { openTimeoutMs: 300 };
+    const [a, idle, busy] = await Promise.all([instance(p, 'a', { defaults }), instance(p, 'idle', { defaults }), instance(p, 'busy', { defaults })]);
+    await tripLocally(a);
+    await waitFor(() => idle.registry.state('amazon') === 'OPEN' && busy.registry.state('amazon') === 'OPEN');
+    idle.clock.advance(300);
+    busy.clock.advance(300);
+    // Several lease ticks pass with the idle instance HALF_OPEN and no call: it takes nothing.
+    await waitFor(() => idle.fleet.status().lastSyncAt !== null);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await admin.mget(...k.leases)).toEqual(k.leases.map(() => null));
+    const probe = jest.fn(ok);
+    await waitFor(async () => (await busy.registry.execute('amazon', probe, fallback)) === 'ok');
+    await waitFor(() => busy.registry.state('amazon') === 'CLOSED' || (void busy.registry.execute('amazon', probe, fallback).catch(() => 0), false));
+    await waitFor(() => idle.registry.state('amazon') === 'CLOSED');
+    expect(probe).toHaveBeenCalledTimes(2);
+    expect(idle.moves().at(-1)).toEqual(['HALF_OPEN', 'CLOSED', 'remote_close']);
   });
 
   test('a manual reset() on one instance closes the others (remote_close)', async () => {

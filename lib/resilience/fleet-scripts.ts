@@ -75,7 +75,8 @@ return n`;
 
 /**
  * The reconcile loop's read: the fleet's instances and agents in one round trip. KEYS: the
- * instances set (if ARGV[3] is '1'), then per agent its state hash and first lease key; ARGV:
+ * instances set (if ARGV[3] is '1'), then per agent its state hash, generation counter and first
+ * lease key; ARGV:
  * this instance, staleMs, '1'|'0'. Marks this instance seen and returns {instances seen, then
  * per agent: state, generation, remainingMs, origin, lease holder}.
  */
@@ -89,14 +90,17 @@ if ARGV[3] == '1' then
   out[1] = redis.call('ZCARD', KEYS[1])
   first = 2
 end
-for i = first, #KEYS, 2 do
+for i = first, #KEYS, 3 do
   local cur = redis.call('HMGET', KEYS[i], 'state', 'gen', 'until', 'origin')
   local remaining = 0
   if cur[1] == 'open' then remaining = math.max(0, tonumber(cur[3]) - now) end
+  local gen = tonumber(redis.call('GET', KEYS[i + 1])) or 0
+  -- The hash's own generation, while it lasts; the counter's once it has expired (never back).
+  if cur[2] then gen = tonumber(cur[2]) end
   table.insert(out, cur[1] or '')
-  table.insert(out, tonumber(cur[2]) or 0)
+  table.insert(out, gen)
   table.insert(out, remaining)
   table.insert(out, cur[4] or '')
-  table.insert(out, redis.call('GET', KEYS[i + 1]) or '')
+  table.insert(out, redis.call('GET', KEYS[i + 2]) or '')
 end
 return out`;

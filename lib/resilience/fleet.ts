@@ -87,8 +87,14 @@ interface AgentLink {
   window: number;
   /** The local breaker is open by its own trip and the fleet has not heard of it yet. */
   unpublished: boolean;
+  /** A close this instance decided while Redis was out of reach: the generation it closes ('' for any), sent on reconnect. */
+  pendingClose: string | null;
   /** The leases this instance holds: the window's generation and when they were last renewed. */
   lease: { gen: number; renewedAt: number } | null;
+  /** The breaker's refused calls at the last lease tick (more since: callers are waiting). */
+  seenRejections: number;
+  /** Calls were refused here since this instance last took a lease: it has callers for a probe. */
+  wanting: boolean;
   /** The breaker needs a lease to probe (false: the local rules). */
   gated: boolean;
   /** This recovery window runs the local rules although the link is up (no fleet open to lease from). */
@@ -264,7 +270,10 @@ export class FleetSync {
         applied: 0,
         window: 0,
         unpublished: false,
+        pendingClose: null,
         lease: null,
+        seenRejections: 0,
+        wanting: false,
         gated: false,
         localWindow: false,
         leaseHolder: '',
@@ -298,10 +307,13 @@ export class FleetSync {
     const link = this.link(event.agent);
     if (event.to === 'OPEN' && PUBLISHED_OPENS.includes(event.reason)) {
       link.unpublished = true;
+      link.pendingClose = null;
       if (this.connected) void this.publishTrip(link);
     } else if (event.to === 'CLOSED' && PUBLISHED_CLOSES.includes(event.reason)) {
       link.unpublished = false;
-      if (this.connected) void this.publishClose(link, event.reason === 'reset' ? '' : String(link.window));
+      // Out of reach, an operator's reset closes only the open this instance knew of.
+      link.pendingClose = event.reason === 'reset' && this.connected ? '' : String(link.window);
+      if (this.connected) void this.publishClose(link, link.pendingClose);
     } else if (event.reason === 'remote_open' || event.reason === 'remote_close' || event.to === 'CLOSED') {
       link.unpublished = false;
       if (event.reason === 'remote_open' || event.reason === 'remote_close') {
@@ -309,6 +321,7 @@ export class FleetSync {
         this.remote.set(key, (this.remote.get(key) ?? 0) + 1);
       }
     }
+    if (event.to === 'CLOSED') link.wanting = false;
     if (event.to !== 'HALF_OPEN') {
       link.lease = null;
       link.leaseHolder = '';
@@ -332,6 +345,7 @@ export class FleetSync {
         KEEP_MS,
         link.id,
       ])) as [number, number, number, string];
+      if (this.closed) return;
       link.unpublished = false;
       link.window = gen;
       link.applied = Math.max(link.applied, gen);
@@ -357,6 +371,7 @@ export class FleetSync {
         KEEP_MS,
         link.id,
       ])) as [number, number];
+      link.pendingClose = null;
       if (written === 1) link.applied = Math.max(link.applied, gen);
       link.window = 0;
     } catch {
@@ -385,6 +400,7 @@ export class FleetSync {
     link.applied = gen;
     if (origin === this.instanceId) return;
     link.lastRemote = { origin, to: state === 'open' ? 'OPEN' : 'CLOSED', generation: gen, at: new Date().toISOString() };
+    link.pendingClose = null;
     if (state === 'open') {
       link.window = gen;
       link.unpublished = false;
@@ -428,19 +444,23 @@ export class FleetSync {
       if (this.connected) {
         for (const link of links) if (link.unpublished) await this.publishTrip(link);
       }
+      if (this.closed) return;
       const rows = await this.readAll(links);
+      if (this.closed) return;
       const wasConnected = this.connected;
       this.connected = true;
       this.lastSyncAt = Date.now();
       for (let i = 0; i < links.length; i++) this.reconcile(links[i], rows[i]);
+      // Every breaker the fleet knows needs a lease to probe (agents added since, too).
+      for (const link of links) this.gate(link);
       if (!wasConnected) {
-        // Back (or first): gate every breaker, and tell the fleet about trips it missed.
-        for (const link of links) this.gate(link);
+        // Back (or first): tell the fleet about the trips and closes it missed.
         for (const link of links) if (link.unpublished) await this.publishTrip(link);
+        for (const link of links) if (link.pendingClose !== null) await this.publishClose(link, link.pendingClose);
       }
     } catch {
       this.syncErrors++;
-      if (this.connected) {
+      if (this.connected && !this.closed) {
         this.connected = false;
         for (const link of this.links.values()) this.ungate(link);
       }
@@ -469,7 +489,7 @@ export class FleetSync {
   private async readAll(links: AgentLink[]): Promise<unknown[][]> {
     const instances = `${this.prefix}instances`;
     const stale = 3 * this.syncIntervalMs;
-    const agentKeys = (l: AgentLink): string[] => [l.keys.state, l.keys.leases[0]];
+    const agentKeys = (l: AgentLink): string[] => [l.keys.state, l.keys.gen, l.keys.leases[0]];
     const rows: unknown[][] = [];
     if (!('isCluster' in this.cmd && this.cmd.isCluster)) {
       const out = (await this.run('acbSync', [instances, ...links.flatMap(agentKeys)], [this.instanceId, stale, '1'])) as unknown[];
@@ -519,29 +539,33 @@ export class FleetSync {
     if (!this.connected || this.closed) return;
     for (const link of this.links.values()) {
       if (!link.gated) continue;
-      const snap = this.registry.snapshot(link.id);
-      if (snap.state === 'CLOSED' || (snap.state === 'OPEN' && snap.openRemainingMs > 2 * this.leaseTickMs)) continue;
+      const status = this.registry.status(link.id);
+      // Calls refused since the last tick: this instance has callers waiting for a probe.
+      link.wanting ||= status.calls.rejections > link.seenRejections;
+      link.seenRejections = status.calls.rejections;
+      if (status.state === 'CLOSED' || (status.state === 'OPEN' && status.openRemainingMs > 2 * this.leaseTickMs)) continue;
       if (link.window === 0) {
         // No fleet open holds this window (lost by Redis, or never published): nobody can grant
         // a lease, so this window runs the local rules. The next OPEN or CLOSE gates it again.
-        if (snap.state === 'HALF_OPEN' && !link.unpublished && !link.localWindow) {
+        if (status.state === 'HALF_OPEN' && !link.unpublished && !link.localWindow) {
           link.localWindow = true;
           link.control.setProbeLeases(null);
         }
         continue;
       }
-      const now = Date.now();
       if (link.lease !== null) {
-        const busy = this.registry.status(link.id).probesInFlight > 0;
-        if (now - link.lease.renewedAt > this.leaseTtlMs - 2 * this.leaseTickMs) {
+        if (Date.now() - link.lease.renewedAt > this.leaseTtlMs - 2 * this.leaseTickMs) {
           // Not renewed in time: the lease may be someone else's by now. Stop probing.
           link.lease = null;
           link.control.setProbeLeases(0);
           continue;
         }
-        if (!busy) continue; // an idle holder lets its lease lapse, so an instance with calls can take it
+        // An idle holder lets its lease lapse, so that an instance with calls can take it.
+        if (status.probesInFlight === 0 && !link.wanting) continue;
+      } else if (!link.wanting) {
+        continue; // no caller waits here: leave the window to an instance that has some
       }
-      void this.takeLease(link, snap.state === 'OPEN');
+      void this.takeLease(link, status.state === 'OPEN');
     }
   }
 
@@ -550,9 +574,10 @@ export class FleetSync {
     const gen = link.window;
     try {
       const [n, holder] = (await this.run('acbLease', [link.keys.state, ...link.keys.leases], [this.instanceId, gen, this.leaseTtlMs, early ? 2 * this.leaseTickMs : 0])) as [number, string];
-      if (link.window !== gen) return; // the window ended meanwhile
-      link.leaseHolder = holder;
+      if (link.window !== gen || this.closed) return; // the window ended meanwhile
+      if (n >= 0) link.leaseHolder = holder;
       if (n > 0) {
+        link.wanting = false;
         const first = link.lease === null;
         link.lease = { gen, renewedAt: Date.now() };
         if (first) link.control.setProbeLeases(n);
