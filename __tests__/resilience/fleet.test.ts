@@ -163,13 +163,13 @@ interface Instance {
 }
 
 /** A registry on a manual clock, attached to the fleet and past its first sync. */
-async function instance(prefix: string, instanceId: string, opts: { defaults?: BreakerConfig; syncIntervalMs?: number } = {}): Promise<Instance> {
+async function instance(prefix: string, instanceId: string, opts: { defaults?: BreakerConfig; syncIntervalMs?: number; commandTimeoutMs?: number } = {}): Promise<Instance> {
   const clock = new ManualClock();
   const registry = new AgentCircuitBreaker({ agents: ['amazon', 'shopee'], clock, ...(opts.defaults ? { defaults: opts.defaults } : {}) });
   const events: TransitionEvent[] = [];
   registry.onTransition((e) => void events.push(e));
   // A generous command timeout: on a loaded machine a 200 ms timeout would drop the link mid-test.
-  const fleet = attachFleet(registry, { redis: server.url, prefix, instanceId, syncIntervalMs: opts.syncIntervalMs ?? 100, commandTimeoutMs: 2000 });
+  const fleet = attachFleet(registry, { redis: server.url, prefix, instanceId, syncIntervalMs: opts.syncIntervalMs ?? 100, commandTimeoutMs: opts.commandTimeoutMs ?? 2000 });
   fleets.push(fleet);
   await fleet.ready();
   expect(fleet.status().connected).toBe(true);
@@ -311,6 +311,35 @@ describe('fleet sync between registries', () => {
     for (const n of [a, c]) expect(n.moves().at(-1)).toEqual(['OPEN', 'CLOSED', 'remote_close']);
     expect(c.fleet.status().agents.amazon.lastRemote).toMatchObject({ origin: 'b', to: 'CLOSED' });
     expect(await admin.hgetall(keysOf(p).state)).toMatchObject({ state: 'closed', origin: 'b' });
+  });
+
+  test('isolate() holds only the instance it is called on: the fleet does not hear of it', async () => {
+    const p = newPrefix();
+    const [a, b] = await Promise.all([instance(p, 'a'), instance(p, 'b')]);
+    const release = a.registry.isolate('amazon');
+    const synced = b.fleet.status().lastSyncAt;
+    await waitFor(() => b.fleet.status().lastSyncAt !== synced && a.fleet.status().lastSyncAt !== null); // a full reconcile later
+    await new Promise((r) => setTimeout(r, 150));
+    expect([a.registry.state('amazon'), b.registry.state('amazon')]).toEqual(['OPEN', 'CLOSED']);
+    expect(await admin.exists(keysOf(p).state)).toBe(0);
+    release();
+  });
+
+  test('a reset decided while Redis is out of reach is sent when it is back: the others close', async () => {
+    const p = newPrefix();
+    const [a, b] = await Promise.all([instance(p, 'a', { commandTimeoutMs: 100 }), instance(p, 'b', { commandTimeoutMs: 100 })]);
+    await tripLocally(a);
+    await waitFor(() => b.registry.state('amazon') === 'OPEN');
+    server.signal('SIGSTOP');
+    try {
+      await waitFor(() => !a.fleet.status().connected && !b.fleet.status().connected);
+      a.registry.reset('amazon');
+    } finally {
+      server.signal('SIGCONT');
+    }
+    await waitFor(() => b.registry.state('amazon') === 'CLOSED');
+    expect(b.moves().at(-1)).toEqual(['OPEN', 'CLOSED', 'remote_close']);
+    expect(b.fleet.status().agents.amazon.lastRemote).toMatchObject({ origin: 'a', to: 'CLOSED' });
   });
 
   test('a fresh instance attached while the agent is open fleet-wide starts OPEN and answers with the fallback', async () => {
