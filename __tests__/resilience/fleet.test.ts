@@ -183,8 +183,8 @@ async function tripLocally(n: Instance): Promise<void> {
 }
 
 /** A fleet event published by hand, as the scripts publish them. */
-const publish = (prefix: string, agent: string, kind: 'open' | 'close', gen: number, origin: string, remainingMs = 0) =>
-  admin.spublish(keysOf(prefix, agent).channel, JSON.stringify({ agent, kind, gen, remainingMs, origin }));
+const publish = (prefix: string, agent: string, kind: 'open' | 'close', gen: number, origin: string, remainingMs = 0, session?: string) =>
+  admin.spublish(keysOf(prefix, agent).channel, JSON.stringify({ agent, kind, gen, remainingMs, origin, session }));
 /** The state hash and counter matching a hand-published event, so the reconcile loop agrees with it. */
 const store = async (prefix: string, agent: string, state: 'open' | 'closed', gen: number, origin: string) => {
   const k = keysOf(prefix, agent);
@@ -225,8 +225,8 @@ describe('fleet sync between registries', () => {
 
     await publish(p, 'amazon', 'open', 6, 'x', 60_000); // same generation
     await publish(p, 'amazon', 'open', 3, 'x', 60_000); // older
-    await store(p, 'amazon', 'open', 7, 'r');
-    await publish(p, 'amazon', 'open', 7, 'r', 60_000); // this instance's own
+    await publish(p, 'amazon', 'open', 7, 'r', 60_000, r.fleet['session']); // this process's own (its session)
+    await publish(p, 'amazon', 'open', 1e9, 'x', 1e12); // out of range: dropped, and nothing throws
     await publish(p, 'shopee', 'open', 1, 'x', 60_000); // a marker: the events above were read before it
     await waitFor(() => r.registry.state('shopee') === 'OPEN');
     expect(r.registry.state('amazon')).toBe('CLOSED');
@@ -340,6 +340,16 @@ describe('fleet sync between registries', () => {
     await waitFor(() => b.registry.state('amazon') === 'CLOSED');
     expect(b.moves().at(-1)).toEqual(['OPEN', 'CLOSED', 'remote_close']);
     expect(b.fleet.status().agents.amazon.lastRemote).toMatchObject({ origin: 'a', to: 'CLOSED' });
+  });
+
+  test('an instance restarted with the same instanceId as the origin of the open starts OPEN too', async () => {
+    const p = newPrefix();
+    const first = await instance(p, 'pod-0');
+    await tripLocally(first);
+    await first.fleet.close();
+    const again = await instance(p, 'pod-0');
+    expect(again.registry.state('amazon')).toBe('OPEN');
+    expect(again.moves()).toEqual([['CLOSED', 'OPEN', 'remote_open']]);
   });
 
   test('a fresh instance attached while the agent is open fleet-wide starts OPEN and answers with the fallback', async () => {

@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ManualClock } from './native';
 import { Calls, NEVER_ABORTED, badSecondArgument, checkOptions, type ExecuteOptions } from './call';
-import { FAILURE_REASONS, STATES, type BreakerSnapshot } from './contract';
+import { BREAKER_LIMITS, FAILURE_REASONS, STATES, type BreakerSnapshot } from './contract';
 import { Engine, checkConfigKeys } from './engine';
 import { CallAbortedError, CircuitBreakerError, CircuitOpenError, describe } from './errors';
 import { callEndChannel, callStartChannel, rejectionChannel, tracingCalls } from './instrument';
@@ -423,7 +423,7 @@ export function fleetControl(breaker: CircuitBreaker): FleetControl {
     engine.drainIfPending();
   };
   return {
-    remoteOpen: (remainingMs) => run(() => engine.native.remoteOpen(slot, Math.max(0, Math.round(remainingMs)))),
+    remoteOpen: (remainingMs) => run(() => engine.native.remoteOpen(slot, Math.min(BREAKER_LIMITS.maxDurationMs, Math.max(0, Math.round(remainingMs))))),
     remoteClose: () => run(() => engine.native.remoteClose(slot)),
     setProbeLeases: (leases) => run(() => engine.native.setProbeLeases(slot, leases)),
   };

@@ -13,7 +13,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
  * Publishes a trip. KEYS: state, gen, leases...; ARGV: origin, openMs, channel, publish command,
- * keepMs, agent. Unless the agent is already open fleet-wide with time left (a re-trip never
+ * keepMs, agent, session (the publishing process's nonce, so it can tell its own events). Unless the agent is already open fleet-wide with time left (a re-trip never
  * extends an open), writes the hash, bumps the generation, voids the leases and publishes.
  * Returns {1 if written, generation, remainingMs, origin}.
  */
@@ -27,12 +27,12 @@ local openMs = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'state', 'open', 'gen', gen, 'until', now + openMs, 'origin', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], openMs + tonumber(ARGV[5]))
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-redis.call(ARGV[4], ARGV[3], cjson.encode({agent = ARGV[6], kind = 'open', gen = gen, remainingMs = openMs, origin = ARGV[1]}))
+redis.call(ARGV[4], ARGV[3], cjson.encode({agent = ARGV[6], kind = 'open', gen = gen, remainingMs = openMs, origin = ARGV[1], session = ARGV[7]}))
 return {1, gen, openMs, ARGV[1]}`;
 
 /**
  * Publishes a close. KEYS: state, gen, leases...; ARGV: origin, expected generation ('' for any:
- * an operator's reset), channel, publish command, keepMs, agent. Closes only an open of that
+ * an operator's reset), channel, publish command, keepMs, agent, session. Closes only an open of that
  * generation, so a late close cannot undo a newer open. Returns {1 if written, generation}.
  */
 export const CLOSE = `local cur = redis.call('HMGET', KEYS[1], 'state', 'gen')
@@ -43,7 +43,7 @@ local gen = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'state', 'closed', 'gen', gen, 'until', 0, 'origin', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-redis.call(ARGV[4], ARGV[3], cjson.encode({agent = ARGV[6], kind = 'close', gen = gen, remainingMs = 0, origin = ARGV[1]}))
+redis.call(ARGV[4], ARGV[3], cjson.encode({agent = ARGV[6], kind = 'close', gen = gen, remainingMs = 0, origin = ARGV[1], session = ARGV[7]}))
 return {1, gen}`;
 
 /**

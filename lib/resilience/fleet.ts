@@ -15,10 +15,11 @@
  */
 
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { AgentCircuitBreaker } from './agent-circuit-breaker';
 import { fleetControl, type FleetControl } from './circuit-breaker';
+import { BREAKER_LIMITS } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import { CLOSE, LEASE, RELEASE, SYNC, TRIP } from './fleet-scripts';
 import type { TransitionEvent, TransitionReason } from './types';
@@ -83,6 +84,8 @@ interface AgentLink {
   readonly keys: { state: string; gen: string; leases: string[]; channel: string };
   /** The last fleet generation applied or published: events at or below it are dropped. */
   applied: number;
+  /** When `applied` last moved (the sync's `moves` count then): a reconcile read started before it is stale. */
+  appliedAt: number;
   /** The generation of the fleet open this instance is in (0: none known). */
   window: number;
   /** The local breaker is open by its own trip and the fleet has not heard of it yet. */
@@ -125,19 +128,43 @@ function reconnectDelay(syncIntervalMs: number): (attempt: number) => number {
   return (attempt) => Math.min(50 * attempt, Math.max(50, Math.floor(syncIntervalMs / 4)));
 }
 
-/** A connection of fleet sync's own, from a URL or as a copy of the caller's client. */
-function connect(source: string | RedisClient, overrides: RedisOptions): RedisClient {
-  if (typeof source === 'string') {
-    // ioredis is an optional peer dependency: loaded only when fleet sync is used.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const IORedis = require('ioredis') as typeof import('ioredis');
-    return new IORedis.Redis(source, overrides);
+/** Refuses a connection source that is neither a URL nor an ioredis client, naming the option. */
+function checkSource(name: string, source: unknown): void {
+  const client = source !== null && typeof source === 'object' && typeof (source as Redis).duplicate === 'function';
+  if (!(typeof source === 'string' && /^rediss?:\/\//.test(source)) && !client) {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `fleet option ${name} must be a redis:// or rediss:// URL or an ioredis client (got ${describe(source)})`);
   }
-  if (source === null || typeof source !== 'object' || typeof (source as Redis).duplicate !== 'function') {
-    throw new CircuitBreakerError('ERR_INVALID_ARG', `fleet option redis must be a Redis URL or an ioredis client (got ${describe(source)})`);
+}
+
+/** ioredis, an optional peer dependency: loaded only when fleet sync connects by URL. */
+function ioredis(): typeof import('ioredis') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('ioredis') as typeof import('ioredis');
+  } catch {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', 'fleet sync needs ioredis, an optional peer dependency of agent-circuit-breaker: npm install ioredis');
+  }
+}
+
+/** A connection of fleet sync's own, from a URL or as a copy of the caller's client (or Cluster). */
+function connect(source: string | RedisClient, overrides: RedisOptions): RedisClient {
+  if (typeof source === 'string') return new (ioredis().Redis)(source, overrides);
+  if ('isCluster' in source && source.isCluster) {
+    const cluster = source as Cluster;
+    const { enableOfflineQueue, retryStrategy, ...redisOptions } = overrides;
+    // A Cluster's duplicate takes its start-up nodes first; its nodes' options go in redisOptions.
+    return cluster.duplicate([], { enableOfflineQueue, clusterRetryStrategy: retryStrategy, redisOptions: { ...cluster.options.redisOptions, ...redisOptions } });
   }
   return (source as Redis).duplicate(overrides);
 }
+
+/** The hash tag of an agent's keys: its id, or a digest of it if the id has braces (which would cut the tag). */
+function hashTag(id: string): string {
+  return /[{}]/.test(id) ? createHash('sha1').update(id).digest('hex').slice(0, 20) : id;
+}
+
+/** A whole number in min..=max. */
+const whole = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 
 /** Fleet sync attached to one `AgentCircuitBreaker`; `attachFleet` makes it. */
 export class FleetSync {
@@ -159,10 +186,14 @@ export class FleetSync {
   private syncErrors = 0;
   private syncing: Promise<void> | null = null;
   private again = false;
+  /** Counts every change of an agent's `applied`, so a reconcile read can tell it is older than one. */
+  private moves = 0;
   private closed = false;
   /** Whether the server has sharded pub/sub (Redis 7+); null until known. */
   private sharded: boolean | null = null;
   private readonly firstSync: Promise<void>;
+  /** This process's nonce in the events it publishes: its own events are told apart even if another process reuses the instance id. */
+  private readonly session = randomBytes(6).toString('hex');
   private firstSynced: () => void = () => {};
 
   constructor(
@@ -183,6 +214,8 @@ export class FleetSync {
       throw new CircuitBreakerError('ERR_INVALID_ARG', `fleet option instanceId must be a string of 1..=200 characters (got ${describe(id)})`);
     }
     this.instanceId = id;
+    checkSource('redis', options.redis);
+    if (options.subscriber !== undefined) checkSource('subscriber', options.subscriber);
     this.cmd = connect(options.redis, commandOptions(timeoutMs, this.syncIntervalMs));
     this.sub = connect(options.subscriber ?? options.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: reconnectDelay(this.syncIntervalMs) });
     for (const [name, lua] of Object.entries({ acbTrip: TRIP, acbClose: CLOSE, acbLease: LEASE, acbRelease: RELEASE, acbSync: SYNC })) {
@@ -261,13 +294,14 @@ export class FleetSync {
   private link(id: string): AgentLink {
     let link = this.links.get(id);
     if (link === undefined) {
-      const base = `${this.prefix}{${id}}:`;
+      const base = `${this.prefix}{${hashTag(id)}}:`;
       const slots = Math.max(1, this.leaseSlots(id));
       link = {
         id,
         control: fleetControl(this.registry.get(id)),
         keys: { state: `${base}state`, gen: `${base}gen`, leases: Array.from({ length: slots }, (_, i) => `${base}lease:${i}`), channel: `${base}events` },
         applied: 0,
+        appliedAt: 0,
         window: 0,
         unpublished: false,
         pendingClose: null,
@@ -334,9 +368,14 @@ export class FleetSync {
 
   /** Opens the agent fleet-wide for the local breaker's remaining open time (never extending an open). */
   private async publishTrip(link: AgentLink): Promise<void> {
-    const snap = this.registry.snapshot(link.id);
     const { keys } = link;
     try {
+      const snap = this.registry.snapshot(link.id);
+      if (snap.state !== 'OPEN') {
+        // Its open ended before the fleet heard of it: nothing left to share (it would open everyone for 0 ms).
+        link.unpublished = false;
+        return;
+      }
       const [written, gen, remainingMs, origin] = (await this.run('acbTrip', [keys.state, keys.gen, ...keys.leases], [
         this.instanceId,
         snap.openRemainingMs,
@@ -344,11 +383,13 @@ export class FleetSync {
         this.publishCommand,
         KEEP_MS,
         link.id,
+        this.session,
       ])) as [number, number, number, string];
-      if (this.closed) return;
+      if (this.closed || gen < link.applied) return; // closed, or a newer fleet state arrived meanwhile
       link.unpublished = false;
       link.window = gen;
       link.applied = Math.max(link.applied, gen);
+      link.appliedAt = ++this.moves;
       if (written === 0 && origin !== this.instanceId) {
         // The fleet was already open: keep its end, not ours.
         link.lastRemote = { origin, to: 'OPEN', generation: gen, at: new Date().toISOString() };
@@ -370,36 +411,41 @@ export class FleetSync {
         this.publishCommand,
         KEEP_MS,
         link.id,
+        this.session,
       ])) as [number, number];
-      link.pendingClose = null;
-      if (written === 1) link.applied = Math.max(link.applied, gen);
-      link.window = 0;
+      if (link.pendingClose === expected) link.pendingClose = null;
+      if (written === 1) {
+        link.applied = Math.max(link.applied, gen);
+        link.appliedAt = ++this.moves;
+      }
+      if (expected === '' || link.window === Number(expected)) link.window = 0;
     } catch {
       this.syncErrors++;
     }
   }
 
-  /** A published event: apply it unless it is this instance's own, or not newer than the last one applied. */
+  /** A published event: apply it unless it is this process's own, or not newer than the last one applied. */
   private onMessage(text: string): void {
     if (this.closed) return;
-    let event: { agent?: unknown; kind?: unknown; gen?: unknown; remainingMs?: unknown; origin?: unknown };
     try {
-      event = JSON.parse(text) as typeof event;
+      const event = JSON.parse(text) as { agent?: unknown; kind?: unknown; gen?: unknown; remainingMs?: unknown; origin?: unknown; session?: unknown };
+      const { agent, kind, gen, remainingMs, origin } = event;
+      if (event.session === this.session || typeof agent !== 'string' || typeof origin !== 'string') return;
+      if (!whole(gen, 1, Number.MAX_SAFE_INTEGER) || !whole(remainingMs, 0, BREAKER_LIMITS.maxDurationMs)) return;
+      if ((kind !== 'open' && kind !== 'close') || !this.registry.has(agent)) return;
+      this.apply(this.link(agent), kind === 'open' ? 'open' : 'closed', gen, remainingMs, origin);
     } catch {
-      return;
+      // Whatever arrives on the channel, the subscriber's handler must not throw.
     }
-    const { agent, kind, gen, remainingMs, origin } = event;
-    if (typeof agent !== 'string' || typeof gen !== 'number' || typeof remainingMs !== 'number' || typeof origin !== 'string') return;
-    if ((kind !== 'open' && kind !== 'close') || !this.registry.has(agent)) return;
-    this.apply(this.link(agent), kind === 'open' ? 'open' : 'closed', gen, remainingMs, origin);
   }
 
   /** Applies the fleet's state `state` of generation `gen` to the local breaker. */
   private apply(link: AgentLink, state: 'open' | 'closed', gen: number, remainingMs: number, origin: string): void {
     if (gen <= link.applied) return;
     link.applied = gen;
-    if (origin === this.instanceId) return;
-    link.lastRemote = { origin, to: state === 'open' ? 'OPEN' : 'CLOSED', generation: gen, at: new Date().toISOString() };
+    link.appliedAt = ++this.moves;
+    // A state this instance's id made (an earlier run of it, say) applies too, but is not remote.
+    if (origin !== this.instanceId) link.lastRemote = { origin, to: state === 'open' ? 'OPEN' : 'CLOSED', generation: gen, at: new Date().toISOString() };
     link.pendingClose = null;
     if (state === 'open') {
       link.window = gen;
@@ -435,12 +481,13 @@ export class FleetSync {
 
   /** One reconcile: republish own unpublished trips, then read every agent and apply what is newer. */
   private async syncOnce(): Promise<void> {
+    const started = this.moves;
     if (this.closed) return;
     try {
       if (this.sharded === null) this.sharded = await this.detectSharded();
       const ids = this.registry.agents();
       const links = ids.map((id) => this.link(id));
-      await this.subscribe(links);
+      this.subscribe(links);
       if (this.connected) {
         for (const link of links) if (link.unpublished) await this.publishTrip(link);
       }
@@ -450,14 +497,12 @@ export class FleetSync {
       const wasConnected = this.connected;
       this.connected = true;
       this.lastSyncAt = Date.now();
-      for (let i = 0; i < links.length; i++) this.reconcile(links[i], rows[i]);
+      for (let i = 0; i < links.length; i++) if (links[i].appliedAt <= started) this.reconcile(links[i], rows[i]);
       // Every breaker the fleet knows needs a lease to probe (agents added since, too).
       for (const link of links) this.gate(link);
-      if (!wasConnected) {
-        // Back (or first): tell the fleet about the trips and closes it missed.
-        for (const link of links) if (link.unpublished) await this.publishTrip(link);
-        for (const link of links) if (link.pendingClose !== null) await this.publishClose(link, link.pendingClose);
-      }
+      // Back (or first): tell the fleet about the trips and closes it missed; retry those that failed.
+      if (!wasConnected) for (const link of links) if (link.unpublished) await this.publishTrip(link);
+      for (const link of links) if (link.pendingClose !== null && !this.closed) await this.publishClose(link, link.pendingClose);
     } catch {
       this.syncErrors++;
       if (this.connected && !this.closed) {
@@ -475,14 +520,21 @@ export class FleetSync {
     return major >= 7;
   }
 
-  /** Subscribes to the channels of agents not yet subscribed (the subscriber resubscribes by itself after a reconnect). */
-  private async subscribe(links: AgentLink[]): Promise<void> {
+  /**
+   * Subscribes to the channels of agents not yet subscribed, without waiting (the subscriber queues
+   * while disconnected and resubscribes by itself after a reconnect; the reconcile loop covers the gap).
+   */
+  private subscribe(links: AgentLink[]): void {
     const fresh = links.filter((l) => !l.subscribed);
     if (fresh.length === 0) return;
-    const channels = fresh.map((l) => l.keys.channel);
-    if (this.sharded) await (this.sub as Redis).ssubscribe(...channels);
-    else await this.sub.subscribe(...channels);
     for (const l of fresh) l.subscribed = true;
+    const retry = () => fresh.forEach((l) => (l.subscribed = false));
+    // On a Cluster each sharded channel lives on its own slot: one SSUBSCRIBE each.
+    const groups = this.sharded && 'isCluster' in this.sub && this.sub.isCluster ? fresh.map((l) => [l.keys.channel]) : [fresh.map((l) => l.keys.channel)];
+    for (const channels of groups) {
+      const done = this.sharded ? (this.sub as Redis).ssubscribe(...channels) : this.sub.subscribe(...channels);
+      done.catch(retry);
+    }
   }
 
   /** Every agent's fleet state, in one round trip (one per agent on a Cluster). */
@@ -538,7 +590,7 @@ export class FleetSync {
   private leaseTick(): void {
     if (!this.connected || this.closed) return;
     for (const link of this.links.values()) {
-      if (!link.gated) continue;
+      if (!link.gated || (this.registry.state(link.id) === 'CLOSED' && !link.wanting)) continue;
       const status = this.registry.status(link.id);
       // Calls refused since the last tick: this instance has callers waiting for a probe.
       link.wanting ||= status.calls.rejections > link.seenRejections;
@@ -572,6 +624,7 @@ export class FleetSync {
   /** Runs the lease script for the link's window; grants the breaker its probes the first time. */
   private async takeLease(link: AgentLink, early: boolean): Promise<void> {
     const gen = link.window;
+    const sentAt = Date.now(); // the lease runs from when Redis may have granted it, at the earliest
     try {
       const [n, holder] = (await this.run('acbLease', [link.keys.state, ...link.keys.leases], [this.instanceId, gen, this.leaseTtlMs, early ? 2 * this.leaseTickMs : 0])) as [number, string];
       if (link.window !== gen || this.closed) return; // the window ended meanwhile
@@ -579,12 +632,12 @@ export class FleetSync {
       if (n > 0) {
         link.wanting = false;
         const first = link.lease === null;
-        link.lease = { gen, renewedAt: Date.now() };
+        link.lease = { gen, renewedAt: sentAt };
         if (first) link.control.setProbeLeases(n);
-      } else if (n < 0 && holder === '') {
-        // The fleet lost this open (expired or flushed): nobody can grant leases; local rules.
-        link.window = 0;
       } else if (n < 0) {
+        // No open of this generation any more: closed or reopened (the reconcile loop applies
+        // which), or lost by Redis (then nobody can grant a lease: local rules for this window).
+        link.window = 0;
         this.syncSoon();
       }
     } catch {
