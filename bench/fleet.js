@@ -1,18 +1,15 @@
 #!/usr/bin/env node
-// Fleet sync benchmarks (lib/resilience/fleet.js) against a redis-server this script starts on a
+// Fleet sync benchmarks (lib/resilience/fleet.js), against a redis-server this script starts on a
 // free loopback port (no persistence) and stops at the end; three measurements in one run:
 // 1. Protected call cost, fleet on vs off: N sequential `await registry.execute('amazon', () => 1)`
-//    (AgentCircuitBreaker, agents ['amazon']), in a child process per sample (warm-up of N, then one
-//    timed run of N), R interleaved rounds; "on" = attachFleet to the redis-server, ready first.
+//    (AgentCircuitBreaker, agents ['amazon']), a child process per sample (warm-up of N, one timed
+//    run of N), R interleaved rounds; "on" = attachFleet to the redis-server, ready first.
 // 2. Redis commands at steady state: 3 registries, each with its own attachFleet (own instanceId,
-//    same prefix, syncIntervalMs 1000), all in ONE child process, doing N protected calls in total,
-//    paced over a fixed window (20 s, smoke 3 s) so the event loop runs the fleet's timers;
-//    INFO commandstats read after CONFIG RESETSTAT and after the window (the script's own admin
-//    commands are subtracted and shown apart).
-// 3. Propagation latency: 3 instances in 3 forked children; one (in turn) trips (5 failing calls)
-//    and the other two time `remote_open`, then it resets and they time `remote_close`; 200 times.
-//    Latency = receiver's Date.now() at its transition - tripper's Date.now() at its own transition
-//    (also with a sub-ms wall clock, performance.timeOrigin + performance.now()).
+//    same prefix, syncIntervalMs 1000), in ONE child process, N protected calls in total paced over
+//    20 s (smoke 3 s); INFO commandstats after CONFIG RESETSTAT and after (admin commands excluded).
+// 3. Propagation latency: 3 instances in 3 forked children; one (in turn) trips (5 failing calls),
+//    the others time `remote_open`; it resets, they time `remote_close`; 200 times. Latency =
+//    receiver's Date.now() at its transition - tripper's at its own (also a sub-ms wall clock).
 // Usage: node --expose-gc bench/fleet.js [--rounds R] [--ops N] [--smoke] [--write]
 //   defaults R = 7, N = 1,000,000; --smoke: 1 round, 2,000 calls, a 3 s window, 5 trips;
 //   --write saves bench/fleet-results.json (raw samples, summary, command, date, machine).
@@ -185,18 +182,14 @@ async function measureSteady(url, admin) {
   return { raw: { before, after, child: done }, summary };
 }
 
-async function measurePropagation(url) {
-  const log = [];
-  let wake = () => {};
+async function measurePropagation(url, admin) {
+  let [log, wake] = [[], () => {}];
   const workers = Array.from({ length: INSTANCES }, (_, i) => fork(__filename, ['--child', 'worker'], { cwd: root, env: env({ url, id: `prop-${i}` }) }));
   const ready = workers.map((w) => new Promise((resolve) => w.once('message', resolve)));
   workers.forEach((w, i) => w.on('message', (m) => { if (m.type === 'transition') { log.push({ w: i, ...m }); wake(); } }));
   if (!(await Promise.all(ready)).every((m) => m.connected)) throw new Error('propagation: a worker did not connect');
   const until = async (cond, end = Date.now() + 5000) => {
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`propagation timed out; events: ${JSON.stringify(log)}`);
-      await new Promise((r) => { wake = r; setTimeout(r, 50); });
-    }
+    for (; !cond(); await new Promise((r) => { wake = r; setTimeout(r, 50); })) if (Date.now() > end) throw new Error(`propagation timed out: ${JSON.stringify(log)}`);
   };
   const samples = [];
   for (let k = 0; k < TRIPS; k++) {
@@ -210,11 +203,15 @@ async function measurePropagation(url) {
       for (const e of remote()) samples.push({ trip: k, kind: remoteReason, from: t, to: e.w, ms: e.at - local().at, hrMs: e.hr - local().hr });
     }
   }
+  // Instances still subscribed to the agent's channel (fleet.ts's key layout); one that is not
+  // hears of transitions only from the reconcile loop, up to syncIntervalMs late.
+  const [, subscribed] = await admin.call('PUBSUB', 'SHARDNUMSUB', 'bench-fleet:prop:{amazon}:events');
   for (const w of workers) w.send({ cmd: 'close' });
   await Promise.all(workers.map((w) => once(w, 'exit')));
   const stat = (xs) => ({ n: xs.length, p50: pct(xs, 0.5), p99: pct(xs, 0.99), max: Math.max(...xs) });
   const of = (kind, key) => samples.filter((s) => !kind || s.kind === kind).map((s) => s[key]);
-  const summary = {};
+  const late = samples.filter((x) => x.hrMs > SYNC_MS / 2).map((x) => `prop-${x.to}`);
+  const summary = { subscribedAtEnd: `${subscribed}/${INSTANCES}`, lateOverHalfInterval: late.length, lateReceivers: [...new Set(late)] };
   for (const kind of ['remote_open', 'remote_close', null]) summary[kind ?? 'all'] = { dateNow: stat(of(kind, 'ms')), wallClock: stat(of(kind, 'hrMs')) };
   return { raw: samples, summary };
 }
@@ -245,9 +242,11 @@ async function main() {
     console.log(`   excluded, the bench's admin connection: CONFIG RESETSTAT (before the window), ${Object.entries(s.adminExcluded).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     console.log(`   instances: ${JSON.stringify(steady.raw.child.fleet)}`);
 
-    prop = await measurePropagation(redis.url);
+    prop = await measurePropagation(redis.url, admin);
     console.log(`\n3. propagation, ${INSTANCES} instances in ${INSTANCES} children, ${TRIPS} trips (tripper in turn); ms p50 / p99 / max, Date.now() [sub-ms wall clock]`);
-    for (const [k, { dateNow: d, wallClock: w }] of Object.entries(prop.summary)) {
+    const { subscribedAtEnd, lateOverHalfInterval, lateReceivers, ...kinds } = prop.summary;
+    console.log(`   subscribed to the channel at the end: ${subscribedAtEnd}; samples later than syncIntervalMs / 2 (pub/sub missed, caught by the reconcile loop): ${lateOverHalfInterval} ${lateReceivers.join(' ')}`);
+    for (const [k, { dateNow: d, wallClock: w }] of Object.entries(kinds)) {
       console.log(`   ${k.padEnd(13)} n=${String(d.n).padEnd(4)} ${d.p50} / ${d.p99} / ${d.max}  [${w.p50.toFixed(3)} / ${w.p99.toFixed(3)} / ${w.max.toFixed(3)}]`);
     }
   } finally {
@@ -257,7 +256,8 @@ async function main() {
   }
   if (process.argv.includes('--write')) {
     const out = {
-      command, date: new Date().toISOString(), node: process.version, cpu, cores: os.cpus().length, redis: version,
+      command, date: new Date().toISOString(), node: process.version, cpu, cores: os.cpus().length, redis: version, ioredis: require('ioredis/package.json').version,
+      fleetJsSha1: require('node:crypto').createHash('sha1').update(fs.readFileSync(path.join(root, 'lib', 'resilience', 'fleet.js'))).digest('hex'),
       options: { rounds: ROUNDS, ops: OPS, windowMs: WINDOW_MS, trips: TRIPS, smoke: SMOKE },
       summary: { calls: calls.summary, steady: steady.summary, propagation: prop.summary },
       raw: { calls: calls.raw, steady: steady.raw, propagation: prop.raw },

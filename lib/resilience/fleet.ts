@@ -225,7 +225,12 @@ export class FleetSync {
     this.cmd.on('error', () => {});
     this.sub.on('error', () => {});
     this.cmd.on('ready', () => this.syncSoon());
-    this.sub.on('ready', () => this.syncSoon());
+    this.sub.on('ready', () => {
+      // Subscribe again on every (re)connect: ioredis can drop a subscription made while it was
+      // still connecting (ioredis#2037), and SSUBSCRIBE twice is harmless.
+      for (const link of this.links.values()) link.subscribed = false;
+      this.syncSoon();
+    });
     this.sub.on('message', (_channel: string, text: string) => this.onMessage(text));
     this.sub.on('smessage', (_channel: string, text: string) => this.onMessage(text));
     this.unsubscribe = registry.onTransition((event) => this.onTransition(event));
@@ -521,12 +526,12 @@ export class FleetSync {
   }
 
   /**
-   * Subscribes to the channels of agents not yet subscribed, without waiting (the subscriber queues
-   * while disconnected and resubscribes by itself after a reconnect; the reconcile loop covers the gap).
+   * Subscribes to the channels of agents not yet subscribed, once the subscriber is ready, without
+   * waiting for the answer (the reconcile loop covers any gap).
    */
   private subscribe(links: AgentLink[]): void {
     const fresh = links.filter((l) => !l.subscribed);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0 || this.sub.status !== 'ready') return;
     for (const l of fresh) l.subscribed = true;
     const retry = () => fresh.forEach((l) => (l.subscribed = false));
     // On a Cluster each sharded channel lives on its own slot: one SSUBSCRIBE each.
