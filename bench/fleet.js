@@ -11,7 +11,7 @@
 //    the others time `remote_open`; it resets, they time `remote_close`; 200 times. Latency =
 //    receiver's Date.now() at its transition - tripper's at its own (also a sub-ms wall clock).
 // Usage: node --expose-gc bench/fleet.js [--rounds R] [--ops N] [--smoke] [--write]
-//   defaults R = 7, N = 1,000,000; --smoke: 1 round, 2,000 calls, a 3 s window, 5 trips;
+//   defaults R = 11, N = 1,000,000; --smoke: 1 round, 2,000 calls, a 3 s window, 5 trips;
 //   --write saves bench/fleet-results.json (raw samples, summary, command, date, machine).
 'use strict';
 const [fs, os, net, path] = ['fs', 'os', 'net', 'path'].map((m) => require(`node:${m}`));
@@ -23,7 +23,7 @@ const { promisify } = require('node:util');
 const root = path.resolve(__dirname, '..');
 const arg = (name, dflt) => (process.argv.indexOf(name) > 0 ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
 const SMOKE = process.argv.includes('--smoke');
-const ROUNDS = SMOKE ? 1 : arg('--rounds', 7);
+const ROUNDS = SMOKE ? 1 : arg('--rounds', 11);
 const OPS = SMOKE ? 2_000 : arg('--ops', 1_000_000);
 const WINDOW_MS = SMOKE ? 3_000 : 20_000;
 const TRIPS = SMOKE ? 5 : 200;
@@ -263,9 +263,39 @@ async function main() {
       raw: { calls: calls.raw, steady: steady.raw, propagation: prop.raw },
     };
     fs.writeFileSync(path.join(__dirname, 'fleet-results.json'), `${JSON.stringify(out, null, 2)}\n`);
-    console.log('\nwrote bench/fleet-results.json');
+    writeSection(out);
+    console.log('\nwrote bench/fleet-results.json and the fleet section of BENCHMARKS.md');
   }
 }
+
+/** Replaces the fleet section of BENCHMARKS.md (between its markers; `npm run bench` keeps it). */
+function writeSection({ command, date, node, cpu, cores, redis, summary: { calls, steady, propagation } }) {
+  const f = (x) => `${x.median.toFixed(1)} ns [${x.min.toFixed(1)}-${x.max.toFixed(1)}]`;
+  const ms = (k) => `${k.wallClock.p50.toFixed(2)} / ${k.wallClock.p99.toFixed(2)} / ${k.wallClock.max.toFixed(2)} ms`;
+  const section = [
+    '<!-- fleet:start -->',
+    '## Fleet mode (breaker state shared through Redis)',
+    '',
+    `Measured by \`${command}\` (\`npm run bench:fleet\`) on ${date.slice(0, 10)}: Node ${node}, ${cpu} x${cores}, redis ${redis} on loopback. Raw samples: \`bench/fleet-results.json\`.`,
+    '',
+    '| measure | figure |',
+    '|---|---|',
+    `| protected call, fleet off (median [min-max], ${ROUNDS} rounds x 1,000,000 calls) | ${f(calls.off)} |`,
+    `| protected call, fleet on | ${f(calls.on)} |`,
+    `| on / off (median of per-round ratios; target at most 1.05x) | ${calls.medianOfRoundRatios.toFixed(3)}x |`,
+    `| Redis round trips at steady state, 3 instances, syncIntervalMs 1000, ${steady.protectedCalls.toLocaleString('en-US')} calls in ${steady.durationS.toFixed(0)} s | ${steady.roundTripsPerSecond.toFixed(2)}/s (instances / interval = 3/s) |`,
+    `| Redis commands at steady state (INFO commandstats, the scripts' inner commands included) | ${steady.commandsPerSecond.toFixed(2)}/s, ${steady.totalCommands} in all: 0 per protected call |`,
+    `| propagation of a trip to the other instances (remote_open), p50 / p99 / max, ${propagation.remote_open.wallClock.n ?? propagation.remote_open.dateNow.n} samples | ${ms(propagation.remote_open)} |`,
+    `| propagation of a close (remote_close), p50 / p99 / max | ${ms(propagation.remote_close)} |`,
+    '<!-- fleet:end -->',
+  ].join('\n');
+  const file = path.join(root, 'BENCHMARKS.md');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const block = /<!-- fleet:start -->[\s\S]*?<!-- fleet:end -->/;
+  fs.writeFileSync(file, block.test(old) ? old.replace(block, section) : `${old.trimEnd()}\n\n${section}\n`);
+}
+
+
 
 const kind = process.argv.indexOf('--child') > 0 ? process.argv[process.argv.indexOf('--child') + 1] : null;
 const opts = kind ? JSON.parse(process.env.FLEET_BENCH) : null;

@@ -161,7 +161,10 @@ function main() {
     return;
   }
   const rust = measureRust();
-  fs.writeFileSync(path.join(root, 'BENCHMARKS.md'), report(node, rust));
+  // The fleet section is written by bench/fleet.js (npm run bench:fleet): keep it.
+  const file = path.join(root, 'BENCHMARKS.md');
+  const fleet = fs.existsSync(file) ? /<!-- fleet:start -->[\s\S]*?<!-- fleet:end -->/.exec(fs.readFileSync(file, 'utf8')) : null;
+  fs.writeFileSync(file, fleet ? `${report(node, rust).trimEnd()}\n\n${fleet[0]}\n` : report(node, rust));
   console.log('wrote BENCHMARKS.md');
 }
 main();
