@@ -14,6 +14,8 @@ export interface WorkerOptions {
   instanceId: string;
   syncIntervalMs?: number;
   leaseTtlMs?: number;
+  /** Fleet sync's command timeout; tests that need the link up under load raise it. */
+  commandTimeoutMs?: number;
   callTimeoutMs?: number;
   defaults?: BreakerConfig;
 }

@@ -13,6 +13,7 @@ export function metricsRegistry(): Registry {
   return (holder[GLOBAL] ??= registerCircuitMetrics({
     breakers: { metricsTable: () => getAgentLoop().breakers.metricsTable() },
     fallbacks: (agent) => getAgentLoop().fallbacksServed(agent),
-    fleet: () => getAgentLoop().fleet?.status(),
+    // Fleet mode's families appear only when it is on.
+    ...(getAgentLoop().fleet ? { fleet: () => getAgentLoop().fleet?.status() } : {}),
   }));
 }

@@ -106,7 +106,7 @@ export const FAMILIES: Family[] = [
 
 type FleetFamily = { name: string; help: string; type: 'gauge' | 'counter'; values: (fleet: FleetStatus) => Value[] };
 
-/** Fleet mode's families (no values while fleet mode is off). */
+/** Fleet mode's families (registered when the source has `fleet`). */
 export const FLEET_FAMILIES: FleetFamily[] = [
   {
     name: 'agent_circuit_redis_up',
@@ -162,7 +162,7 @@ export function registerCircuitMetrics(source: CircuitMetricsSource, registry: R
     };
     registry.registerMetric(metric as unknown as Metric);
   }
-  for (const family of FLEET_FAMILIES) {
+  for (const family of source.fleet ? FLEET_FAMILIES : []) {
     const describe = { name: family.name, help: family.help, type: family.type, aggregator: 'sum' };
     const metric = {
       ...describe,
