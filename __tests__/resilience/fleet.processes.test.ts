@@ -189,11 +189,16 @@ test('the lease holder killed mid-probe: another instance probes once the lease 
   agent.mode = 'http500';
   await allReach(ws, from, (e) => e.to === 'OPEN');
   agent.mode = 'hang';
+  // Wait for the window's lease holder, then for its probe to reach the (hanging) agent.
+  let holder: string | null = null;
+  const leased = async () => {
+    holder = await admin.get(`${prefix}{amazon}:lease:0`);
+    return ws.some((w) => w.id === holder);
+  };
+  expect(await eventuallyAsync(leased)).toBe(true);
   const mark = agent.requests;
   expect(await eventually(() => agent.requests > mark, 5_000)).toBe(true);
-  const holder = await admin.get(`${prefix}{amazon}:lease:0`);
   const victim = ws.find((w) => w.id === holder)!;
-  expect(victim).toBeDefined();
   const killedAt = Date.now();
   await victim.stop();
   agent.mode = 'ok';
