@@ -188,6 +188,7 @@ describe('RedisCache against a real redis-server', () => {
       AGENT_SHEIN_URL: 'http://127.0.0.1:9/',
       AGENT_TIKTOK_SHOP_URL: 'http://127.0.0.1:9/',
       REDIS_URL: redis.url,
+      CIRCUIT_SHARED_STATE: 'off', // the fallback cache alone (fleet mode has its own tests)
     };
     const loop = new AgentLoop({ env, transport, clock: new ManualClock(), logger: silent });
     caches.push(loop.cache as RedisCache);

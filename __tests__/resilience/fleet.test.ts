@@ -365,6 +365,17 @@ describe('fleet sync between registries', () => {
     expect(agent).not.toHaveBeenCalled();
   });
 
+  test('fleet sync never keeps the process alive by itself: a script that attached it exits when its work is done', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const lib = require.resolve('../../lib/resilience/index.js');
+    const script = `const { AgentCircuitBreaker } = require(${JSON.stringify(lib)});
+      const { attachFleet } = require(${JSON.stringify(lib.replace(/index\.js$/, 'fleet.js'))});
+      const fleet = attachFleet(new AgentCircuitBreaker({ agents: ['amazon'] }), { redis: ${JSON.stringify(server.url)} });
+      fleet.ready().then(() => console.log('connected', fleet.status().connected));`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+    expect([run.status, run.stdout.trim()]).toEqual([0, 'connected true']);
+  });
+
   test('bad options are ERR_INVALID_ARG naming the option', async () => {
     const registry = new AgentCircuitBreaker({ agents: ['amazon'] });
     const cases: [unknown, string][] = [

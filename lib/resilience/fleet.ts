@@ -146,8 +146,15 @@ function ioredis(): typeof import('ioredis') {
   }
 }
 
-/** A connection of fleet sync's own, from a URL or as a copy of the caller's client (or Cluster). */
+/** A connection of fleet sync's own that, like its timers, never keeps the process alive by itself. */
 function connect(source: string | RedisClient, overrides: RedisOptions): RedisClient {
+  const client = open(source, overrides);
+  client.on('connect', () => (client as unknown as { stream?: { unref?: () => void } }).stream?.unref?.());
+  return client;
+}
+
+/** A connection from a URL, or a copy of the caller's client (or Cluster). */
+function open(source: string | RedisClient, overrides: RedisOptions): RedisClient {
   if (typeof source === 'string') return new (ioredis().Redis)(source, overrides);
   if ('isCluster' in source && source.isCluster) {
     const cluster = source as Cluster;
