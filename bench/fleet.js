@@ -17,8 +17,9 @@
 const [fs, os, net, path] = ['fs', 'os', 'net', 'path'].map((m) => require(`node:${m}`));
 const { once } = require('node:events');
 const { performance } = require('node:perf_hooks');
-const { spawn, fork, execFile } = require('node:child_process');
+const { fork, execFile } = require('node:child_process');
 const { promisify } = require('node:util');
+const { startRedisServer } = require('../scripts/redis-server');
 
 const root = path.resolve(__dirname, '..');
 const arg = (name, dflt) => (process.argv.indexOf(name) > 0 ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
@@ -117,15 +118,8 @@ async function startRedis() {
   await once(srv, 'listening');
   const { port } = srv.address();
   await new Promise((r) => srv.close(r));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = await startRedisServer(port);
   process.on('exit', () => proc.kill());
-  let out = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-    proc.stdout.on('data', (d) => { out += d; if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve(); } });
-    proc.on('error', reject);
-    proc.on('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${out}`)));
-  });
   return { proc, port, url: `redis://127.0.0.1:${port}` };
 }
 

@@ -9,27 +9,19 @@
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const { startAgents, agentEnv } = require('./agent-sim');
+const { startRedisServer } = require('./redis-server');
 
 const PORTS = ['3000', '3001', '3002'];
 const children = [];
 
-/** Starts redis-server on `port` and resolves once it accepts connections. */
-function startRedis(port) {
+/** Starts redis-server on `port`; one line and exit if it is not on PATH. */
+async function startRedis(port) {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     console.error('start:fleet needs redis-server on PATH: install it (sudo apt-get install -y redis-server) or set REDIS_URL');
     process.exit(1);
   }
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const redis = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(redis);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    redis.stdout.on('data', (d) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve(`redis://127.0.0.1:${port}`);
-    });
-    redis.on('exit', (code) => reject(new Error(`redis-server exited with ${code} (is port ${port} taken? set FLEET_REDIS_PORT)`)));
-  });
+  children.push(await startRedisServer(port));
+  return `redis://127.0.0.1:${port}`;
 }
 
 /** One `next start` on `port`, its output prefixed with the port. */

@@ -67,16 +67,6 @@ async function allReach(ws: FleetWorker[], from: number[], ok: (e: { to: string;
 
 const marks = (ws: FleetWorker[]) => ws.map((w) => w.seen.length);
 
-/** Polls an asynchronous condition until it holds or `ms` pass. */
-async function eventuallyAsync(ok: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
-
 test('a trip in one instance opens every other within 250 ms p99, over 50 trips; they answer with fallbacks, not the agent', async () => {
   const [a, b, c] = await fleet(3, { defaults: { openTimeoutMs: 60_000 }, commandTimeoutMs: 2_000 });
   const delays: number[] = [];
@@ -136,7 +126,7 @@ test('with the subscriber cut (CLIENT KILL TYPE pubsub, or deaf), the others sti
       if (cut === 'kill') {
         // Every subscriber is back from the last cut (ioredis reconnects and resubscribes by itself).
         const subscribers = async () => String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim().split('\n').filter(Boolean).length;
-        expect(await eventuallyAsync(async () => (await subscribers()) >= 3)).toBe(true);
+        expect(await eventually(async () => (await subscribers()) >= 3, 5_000)).toBe(true);
         expect(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBeGreaterThanOrEqual(3);
       }
       else proxy.deaf = true;
@@ -195,7 +185,7 @@ test('the lease holder killed mid-probe: another instance probes once the lease 
     holder = await admin.get(`${prefix}{amazon}:lease:0`);
     return ws.some((w) => w.id === holder);
   };
-  expect(await eventuallyAsync(leased)).toBe(true);
+  expect(await eventually(leased, 5_000)).toBe(true);
   const mark = agent.requests;
   expect(await eventually(() => agent.requests > mark, 5_000)).toBe(true);
   const victim = ws.find((w) => w.id === holder)!;

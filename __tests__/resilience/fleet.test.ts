@@ -11,6 +11,7 @@ import Redis from 'ioredis';
 import { AgentCircuitBreaker, CircuitBreakerError, ManualClock, type BreakerConfig, type TransitionEvent } from '../../lib/resilience';
 import { attachFleet, type FleetOptions, type FleetSync } from '../../lib/resilience/fleet';
 import { CLOSE, LEASE, RELEASE, TRIP } from '../../lib/resilience/fleet-scripts';
+import { eventually } from './helpers/agent-server';
 import { caught } from './helpers/caught';
 import { RedisServer } from './helpers/redis-server';
 
@@ -43,13 +44,9 @@ const keysOf = (prefix: string, agent = 'amazon') => {
 };
 type Keys = ReturnType<typeof keysOf>;
 
-/** Polls `ok` (sync or async) every 10 ms; fails naming it if it is still false after `ms`. */
+/** Polls `ok` (sync or async); fails naming it if it is still false after `ms`. */
 async function waitFor(ok: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not true within ${ms} ms: ${ok.toString()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  if (!(await eventually(ok, ms))) throw new Error(`not true within ${ms} ms: ${ok.toString()}`);
 }
 
 /** The Redis server's clock in ms, as the scripts read it. */

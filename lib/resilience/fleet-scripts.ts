@@ -91,16 +91,13 @@ if ARGV[3] == '1' then
   first = 2
 end
 for i = first, #KEYS, 3 do
-  local cur = redis.call('HMGET', KEYS[i], 'state', 'gen', 'until', 'origin')
+  local cur = redis.call('HMGET', KEYS[i], 'state', 'until', 'origin')
   local remaining = 0
-  if cur[1] == 'open' then remaining = math.max(0, tonumber(cur[3]) - now) end
-  local gen = tonumber(redis.call('GET', KEYS[i + 1])) or 0
-  -- The hash's own generation, while it lasts; the counter's once it has expired (never back).
-  if cur[2] then gen = tonumber(cur[2]) end
+  if cur[1] == 'open' then remaining = math.max(0, tonumber(cur[2]) - now) end
   table.insert(out, cur[1] or '')
-  table.insert(out, gen)
+  table.insert(out, tonumber(redis.call('GET', KEYS[i + 1])) or 0) -- the counter: it outlives the hash
   table.insert(out, remaining)
-  table.insert(out, cur[4] or '')
+  table.insert(out, cur[3] or '')
   table.insert(out, redis.call('GET', KEYS[i + 2]) or '')
 end
 return out`;

@@ -500,21 +500,18 @@ export class FleetSync {
       const ids = this.registry.agents();
       const links = ids.map((id) => this.link(id));
       this.subscribe(links);
-      if (this.connected) {
-        for (const link of links) if (link.unpublished) await this.publishTrip(link);
-      }
-      if (this.closed) return;
       const rows = await this.readAll(links);
       if (this.closed) return;
-      const wasConnected = this.connected;
       this.connected = true;
       this.lastSyncAt = Date.now();
       for (let i = 0; i < links.length; i++) if (links[i].appliedAt <= started) this.reconcile(links[i], rows[i]);
       // Every breaker the fleet knows needs a lease to probe (agents added since, too).
       for (const link of links) this.gate(link);
-      // Back (or first): tell the fleet about the trips and closes it missed; retry those that failed.
-      if (!wasConnected) for (const link of links) if (link.unpublished) await this.publishTrip(link);
-      for (const link of links) if (link.pendingClose !== null && !this.closed) await this.publishClose(link, link.pendingClose);
+      // Tell the fleet about the trips and closes it missed (Redis was away, or a command failed).
+      for (const link of links) {
+        if (link.unpublished && !this.closed) await this.publishTrip(link);
+        if (link.pendingClose !== null && !this.closed) await this.publishClose(link, link.pendingClose);
+      }
     } catch {
       this.syncErrors++;
       if (this.connected && !this.closed) {

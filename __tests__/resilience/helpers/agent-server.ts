@@ -141,10 +141,10 @@ export async function refusedPort(): Promise<number> {
   return port;
 }
 
-/** Polls `ok` until it holds or `ms` pass; resolves to whether it held. */
-export async function eventually(ok: () => boolean, ms = 2000): Promise<boolean> {
+/** Polls `ok` (sync or async) until it holds or `ms` pass; resolves to whether it held. */
+export async function eventually(ok: () => boolean | Promise<boolean>, ms = 2000): Promise<boolean> {
   const end = Date.now() + ms;
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 5));
   }

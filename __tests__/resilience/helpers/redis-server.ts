@@ -1,7 +1,10 @@
 /** A real redis-server on a free loopback port, started and stopped by the tests. */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { refusedPort } from './agent-server';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startRedisServer } = require('../../../scripts/redis-server') as { startRedisServer(port: number, extraArgs?: string[]): Promise<ChildProcess> };
 
 /** True when `redis-server` is on PATH. */
 export function haveRedis(): boolean {
@@ -31,18 +34,7 @@ export class RedisServer {
 
   /** Starts the process (again) and waits until it accepts connections. */
   async restart(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    const proc = spawn('redis-server', [...args, '--enable-debug-command', 'local'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      proc.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-      proc.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-    });
-    proc.stdout!.resume();
+    this.proc = await startRedisServer(this.port, ['--enable-debug-command', 'local']);
   }
 
   /** Sends `signal` to the process (SIGSTOP freezes it with its sockets open; SIGCONT thaws it). */

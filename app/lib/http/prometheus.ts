@@ -153,26 +153,19 @@ export function registerCircuitMetrics(source: CircuitMetricsSource, registry: R
     }
     return scrape;
   };
-  for (const family of FAMILIES) {
+  const register = (family: { name: string; help: string; type: string }, values: () => Value[]) => {
     const describe = { name: family.name, help: family.help, type: family.type, aggregator: 'sum' };
-    const metric = {
-      ...describe,
-      get: async () => ({ ...describe, values: current().flatMap((row) => family.values(row, source)) }),
-      reset: () => undefined,
-    };
-    registry.registerMetric(metric as unknown as Metric);
-  }
-  for (const family of source.fleet ? FLEET_FAMILIES : []) {
-    const describe = { name: family.name, help: family.help, type: family.type, aggregator: 'sum' };
-    const metric = {
-      ...describe,
-      get: async () => {
-        const fleet = source.fleet?.();
-        return { ...describe, values: fleet ? family.values(fleet) : [] };
-      },
-      reset: () => undefined,
-    };
-    registry.registerMetric(metric as unknown as Metric);
+    registry.registerMetric({ ...describe, get: async () => ({ ...describe, values: values() }), reset: () => undefined } as unknown as Metric);
+  };
+  for (const family of FAMILIES) register(family, () => current().flatMap((row) => family.values(row, source)));
+  const fleet = source.fleet;
+  if (fleet) {
+    for (const family of FLEET_FAMILIES) {
+      register(family, () => {
+        const status = fleet();
+        return status ? family.values(status) : [];
+      });
+    }
   }
   return registry;
 }
