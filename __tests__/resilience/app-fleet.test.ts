@@ -4,7 +4,9 @@
  * link. Two agent loops share a real redis-server and call a real loopback agent.
  */
 
-import { AgentConfigError, configFromEnv } from '../../app/lib/ai/agent-config';
+import Redis from 'ioredis';
+import { MARKETPLACE_AGENTS } from 'agent-circuit-breaker';
+import { AgentConfigError, configFromEnv, urlVariable } from '../../app/lib/ai/agent-config';
 import { AgentLoop } from '../../app/lib/ai/agent-loop';
 import { diagnostics } from '../../app/lib/http/diagnostics';
 import { registerCircuitMetrics } from '../../app/lib/http/prometheus';
@@ -68,6 +70,30 @@ describe('fleet mode settings', () => {
     expect(diagnostics(l).fleet).toBeNull();
     expect(diagnostics(l).agents.amazon.fleet).toBeNull();
   });
+});
+
+test('server start-up (instrumentation) waits for the first sync: the process\'s loop starts from the fleet\'s state', async () => {
+  const settings = { CIRCUIT_REDIS_PREFIX: 'app-start:' };
+  const a = loop(settings);
+  await a.fleet!.ready();
+  a.breakers.forceOpen('amazon');
+  const admin = new Redis(redis.url);
+  expect(await eventually(async () => (await admin.hget('app-start:{amazon}:state', 'state')) === 'open')).toBe(true);
+  admin.disconnect();
+  const saved = { ...process.env };
+  // The process's loop serves the five marketplace agents: each needs a URL.
+  const urls = Object.fromEntries(MARKETPLACE_AGENTS.map((id) => [urlVariable(id), agent.url]));
+  Object.assign(process.env, env(settings), urls);
+  try {
+    const { start } = await import('../../app/lib/ai/startup');
+    await start();
+    const { getAgentLoop } = await import('../../app/lib/ai/agent-loop');
+    loops.push(getAgentLoop());
+    expect(getAgentLoop().fleet!.status().lastSyncAt).not.toBeNull();
+    expect(getAgentLoop().getCircuitBreakerStatus('amazon').state).toBe('OPEN');
+  } finally {
+    process.env = saved;
+  }
 });
 
 test('a trip through one agent loop opens the other; its diagnostics and metrics show the fleet link and the origin', async () => {

@@ -298,6 +298,33 @@ describe('fleet sync between registries', () => {
     expect(idle.moves().at(-1)).toEqual(['HALF_OPEN', 'CLOSED', 'remote_close']);
   });
 
+  test('a window allows successThreshold probes when that is more than halfOpenMaxCalls, so it can close', async () => {
+    const p = newPrefix();
+    const defaults = { openTimeoutMs: 300, successThreshold: 3, halfOpenMaxCalls: 1 };
+    const [a, b] = await Promise.all([instance(p, 'a', { defaults }), instance(p, 'b', { defaults })]);
+    await tripLocally(a);
+    await waitFor(() => b.registry.state('amazon') === 'OPEN');
+    b.clock.advance(300);
+    const probe = jest.fn(ok);
+    // One probe at a time (halfOpenMaxCalls 1), three in the window: the third closes it.
+    await waitFor(async () => (await b.registry.execute('amazon', probe, fallback)) === 'ok' && probe.mock.calls.length === 3);
+    expect(b.registry.state('amazon')).toBe('CLOSED');
+    expect(b.moves().at(-1)).toEqual(['HALF_OPEN', 'CLOSED', 'success_threshold']);
+    await waitFor(() => a.registry.state('amazon') === 'CLOSED');
+  });
+
+  test('forceOpen() while the agent is open fleet-wide keeps the fleet\'s end, not a fresh open timeout', async () => {
+    const p = newPrefix();
+    const [a, b] = await Promise.all([instance(p, 'a'), instance(p, 'b')]);
+    await tripLocally(a);
+    await waitFor(() => b.registry.state('amazon') === 'OPEN');
+    await new Promise((r) => setTimeout(r, 100)); // the fleet's open has 100 ms less left
+    b.registry.forceOpen('amazon'); // locally a fresh 60 s
+    expect(b.registry.status('amazon').openRemainingMs).toBe(60_000);
+    await waitFor(() => b.registry.status('amazon').openRemainingMs <= 59_950);
+    expect((await admin.hgetall(keysOf(p).state)).origin).toBe('a');
+  });
+
   test('a manual reset() on one instance closes the others (remote_close)', async () => {
     const p = newPrefix();
     const [a, b, c] = await Promise.all([instance(p, 'a'), instance(p, 'b'), instance(p, 'c')]);
