@@ -8,6 +8,8 @@ module.exports = {
   moduleNameMapper: {
     '^agent-circuit-breaker$': '<rootDir>/lib/resilience/index.ts',
     '^agent-circuit-breaker/fleet$': '<rootDir>/lib/resilience/fleet.ts',
+    '^agent-circuit-breaker/prometheus$': '<rootDir>/lib/resilience/prometheus.ts',
+    '^agent-circuit-breaker/otel$': '<rootDir>/lib/resilience/otel.ts',
   },
   testMatch: ['**/*.test.ts'],
 };

@@ -319,7 +319,20 @@ fn recovery_time_runs_from_open_to_closed() {
     rows.extend([(61_000, Ok, HalfOpen), (61_000, Fail, Open), (121_000, Ok, HalfOpen), (122_000, Ok, Closed)]);
     let run = Run::table(cfg(), &rows);
     let r = run.b.metrics().recovery;
-    assert_eq!(r, crate::metrics::Recovery { count: 1, last_ms: Some(121_000), sum_ms: 121_000, max_ms: 121_000 });
+    // 121 s: above the 120 s bound, within 300 s and every larger one.
+    let within = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+    assert_eq!(r, crate::metrics::Recovery { count: 1, last_ms: Some(121_000), sum_ms: 121_000, max_ms: 121_000, within });
+}
+
+#[test]
+fn recovery_buckets_count_a_bound_as_within_it_and_beyond_the_last_only_in_count() {
+    let mut r = crate::metrics::Recovery::default();
+    r.record(1_000);
+    assert_eq!(r.within, [1; 12], "le is inclusive: 1 000 ms is within the 1 s bound");
+    r.record(1_001);
+    assert_eq!(r.within[..2], [1, 2]);
+    r.record(21_600_001);
+    assert_eq!((r.count, r.within[11]), (3, 2), "longer than 6 h: only in count (+Inf)");
 }
 
 #[test]

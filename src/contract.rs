@@ -46,6 +46,7 @@ pub fn constants() -> Vec<Constant> {
         c("ERROR_CODES", Some("readonly ErrorCode[]"), "The codes this package's errors carry.", names(ErrorCode::ALL, ErrorCode::as_str)),
         c("FAILURE_WORDING", Some("Readonly<Record<FailureReason, string>>"), "Each failure reason in an operator's words, plural.", Value::Object(wording)),
         c("TABLE_COLUMNS", Some("readonly string[]"), "The metrics table's columns, in order.", crate::table::column_names().into()),
+        c("RECOVERY_BUCKETS_MS", Some("readonly number[]"), "The recovery-time histogram's upper bounds in milliseconds (table columns `recovery:le:<ms>`).", crate::metrics::RECOVERY_BUCKETS_MS.to_vec().into()),
         c("CONFIG_KEYS", Some("readonly (keyof Config)[]"), "The settings' names, in the order the docs list them.", CONFIG_KEYS.to_vec().into()),
         c("DEFAULT_CONFIG", Some("Readonly<Config>"), "The settings a breaker has when none are given.", serde_json::to_value(Config::default()).unwrap_or_default()),
         c("BREAKER_LIMITS", None, "The largest (and smallest) values the settings accept.", limits),

@@ -8,6 +8,11 @@ use crate::window::Window;
 /// How many transitions the recent history keeps.
 pub const RECENT_TRANSITIONS: usize = 8;
 
+/// The recovery-time histogram's upper bounds, in milliseconds: 1 s to 6 hours. A recovery longer
+/// than the last bound is counted only in `count` (Prometheus's `+Inf`).
+pub const RECOVERY_BUCKETS_MS: [u64; 12] =
+    [1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000];
+
 /// OPEN → CLOSED durations: how long recoveries took.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -21,6 +26,11 @@ pub struct Recovery {
     pub sum_ms: u64,
     /// The longest recovery, in milliseconds.
     pub max_ms: u64,
+    /// Recoveries that took at most each bound of [`RECOVERY_BUCKETS_MS`] (cumulative, as
+    /// Prometheus's `le` buckets). In the metrics table only.
+    #[serde(skip)]
+    #[cfg_attr(test, ts(skip))]
+    pub within: [u64; RECOVERY_BUCKETS_MS.len()],
 }
 
 impl Recovery {
@@ -30,6 +40,9 @@ impl Recovery {
         self.last_ms = Some(ms);
         self.sum_ms += ms;
         self.max_ms = self.max_ms.max(ms);
+        for (n, &bound) in self.within.iter_mut().zip(RECOVERY_BUCKETS_MS.iter()) {
+            *n += u64::from(ms <= bound);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use crate::breaker::Breaker;
+use crate::metrics::RECOVERY_BUCKETS_MS;
 use crate::types::{Failure, State};
 
 /// What a getter reads: one breaker at `now_ms`, after [`Breaker::observe`] and
@@ -63,6 +64,9 @@ fn build() -> Vec<(String, Getter)> {
     col("recovery:lastMs".into(), Box::new(|r| r.breaker.metrics().recovery.last_ms.map_or(f64::NAN, |v| v as f64)));
     col("recovery:sumMs".into(), Box::new(move |r| n(r.breaker.metrics().recovery.sum_ms)));
     col("recovery:maxMs".into(), Box::new(move |r| n(r.breaker.metrics().recovery.max_ms)));
+    for (i, bound) in RECOVERY_BUCKETS_MS.iter().enumerate() {
+        col(format!("recovery:le:{bound}"), Box::new(move |r| n(r.breaker.metrics().recovery.within[i])));
+    }
     for &from in State::ALL {
         for &to in State::ALL {
             let name = format!("transitions:{}->{}", from.as_str(), to.as_str());

@@ -9,7 +9,7 @@ import { MARKETPLACE_AGENTS } from 'agent-circuit-breaker';
 import { AgentConfigError, configFromEnv, urlVariable } from '../../app/lib/ai/agent-config';
 import { AgentLoop } from '../../app/lib/ai/agent-loop';
 import { diagnostics } from '../../app/lib/http/diagnostics';
-import { registerCircuitMetrics } from '../../app/lib/http/prometheus';
+import { registerCircuitMetrics } from 'agent-circuit-breaker/prometheus';
 import { AgentServer, eventually } from './helpers/agent-server';
 import { RedisServer } from './helpers/redis-server';
 

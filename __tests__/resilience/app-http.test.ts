@@ -7,7 +7,7 @@ import { Counter, Registry } from 'prom-client';
 import { AgentCircuitBreaker, MARKETPLACE_AGENTS, ManualClock } from 'agent-circuit-breaker';
 import { bearerMatches, denyOperator, denyReader } from '../../app/lib/http/auth';
 import { diagnose, diagnostics } from '../../app/lib/http/diagnostics';
-import { registerCircuitMetrics } from '../../app/lib/http/prometheus';
+import { registerCircuitMetrics } from 'agent-circuit-breaker/prometheus';
 
 const req = (authorization?: string) =>
   new Request('http://127.0.0.1/x', { headers: authorization ? { authorization } : {} });

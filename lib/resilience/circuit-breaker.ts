@@ -15,7 +15,7 @@ import { Calls, NEVER_ABORTED, badSecondArgument, checkOptions, type ExecuteOpti
 import { BREAKER_LIMITS, FAILURE_REASONS, STATES, type BreakerSnapshot } from './contract';
 import { Engine, checkConfigKeys } from './engine';
 import { CallAbortedError, CircuitBreakerError, CircuitOpenError, describe } from './errors';
-import { callEndChannel, callStartChannel, rejectionChannel, tracingCalls } from './instrument';
+import { callEndChannel, callStartChannel, rejectionChannel, tracingCalls, type CallEndMessage, type CallOutcome } from './instrument';
 import { toPolicy, type BreakerPolicy } from './policy';
 import {
   OUTCOME_RELEASED,
@@ -187,23 +187,46 @@ export class CircuitBreaker {
     return typeof admitted === 'number' ? this.calls.run(fn, admitted, -1, signal, timeoutMs) : admitted;
   }
 
-  /** `execute` while someone listens on the call channels: start and end published, with the duration. */
+  /**
+   * `execute` while someone listens on the call channels: start and end published, with the
+   * duration and the outcome as the breaker saw it (see `CallOutcome`): fn is wrapped to learn
+   * whether it ran and how it settled, whatever a fallback made of it.
+   */
   private traced<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, second: unknown): Promise<T | F> {
     const agent = this.agent;
     const start = performance.now();
     if (callStartChannel.hasSubscribers) callStartChannel.publish({ agent });
+    let ran: CallOutcome | 'running' = 'rejected';
+    const watched = (signal: AbortSignal): Promise<T> => {
+      ran = 'running';
+      return new Promise<T>((resolve) => resolve(fn(signal))).then(
+        (value) => {
+          ran = 'success';
+          return value;
+        },
+        (error: unknown) => {
+          ran = 'failure';
+          throw error;
+        },
+      );
+    };
     const plain = second === undefined || typeof second === 'function';
-    const run = plain ? this.executePlain(fn, second as (() => F | PromiseLike<F>) | undefined) : this.executeWith<T, F>(fn, second);
-    const end = (failure?: { error: unknown }) => {
-      if (callEndChannel.hasSubscribers) callEndChannel.publish({ agent, durationMs: performance.now() - start, ...failure });
+    const run = plain ? this.executePlain(watched, second as (() => F | PromiseLike<F>) | undefined) : this.executeWith<T, F>(watched, second);
+    const end = (failed: boolean, error?: unknown) => {
+      if (!callEndChannel.hasSubscribers) return;
+      // Still running when the call settled: its timeout or the caller's abort ended it.
+      const outcome: CallOutcome = ran !== 'running' ? ran : error instanceof CallAbortedError ? 'aborted' : 'timeout';
+      const message: CallEndMessage = { agent, durationMs: performance.now() - start, outcome };
+      if (failed) message.error = error;
+      callEndChannel.publish(message);
     };
     return run.then(
       (value) => {
-        end();
+        end(false);
         return value;
       },
       (error: unknown) => {
-        end({ error });
+        end(true, error);
         throw error;
       },
     );

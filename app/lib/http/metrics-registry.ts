@@ -1,19 +1,54 @@
-/** The process's Prometheus registry for the app, created once and kept on `globalThis`. */
+/**
+ * The process's Prometheus registries for the app, created once and kept on `globalThis`: one for
+ * Prometheus text, one for OpenMetrics, over the same breakers and one call-duration histogram.
+ */
 
-import type { Registry } from 'prom-client';
+import { Registry, type OpenMetricsContentType } from 'prom-client';
+import { registerCircuitMetrics, type CircuitMetricsSource } from 'agent-circuit-breaker/prometheus';
 import { getAgentLoop } from '../ai/agent-loop';
-import { registerCircuitMetrics } from './prometheus';
 
 const GLOBAL = Symbol.for('agent-circuit-breaker.metrics-registry');
-type Holder = { [GLOBAL]?: Registry };
+type Registries = { text: Registry; openMetrics: Registry<OpenMetricsContentType> };
+type Holder = { [GLOBAL]?: Registries };
 
-/** The registry the metrics route serves. */
-export function metricsRegistry(): Registry {
-  const holder = globalThis as Holder;
-  return (holder[GLOBAL] ??= registerCircuitMetrics({
+/** The app's metrics source: the agent loop's breakers, fallbacks and (in fleet mode) fleet link. */
+function source(): CircuitMetricsSource {
+  return {
     breakers: { metricsTable: () => getAgentLoop().breakers.metricsTable() },
     fallbacks: (agent) => getAgentLoop().fallbacksServed(agent),
     // Fleet mode's families appear only when it is on.
     ...(getAgentLoop().fleet ? { fleet: () => getAgentLoop().fleet?.status() } : {}),
-  }));
+  };
+}
+
+/**
+ * The registry the metrics route serves: OpenMetrics when the scraper's `Accept` header asks for
+ * `application/openmetrics-text`, else Prometheus text.
+ */
+export function metricsRegistry(accept: string | null = null): Registry | Registry<OpenMetricsContentType> {
+  const holder = globalThis as Holder;
+  const registries = (holder[GLOBAL] ??= (() => {
+    const from = source();
+    return {
+      text: registerCircuitMetrics(from),
+      openMetrics: registerCircuitMetrics(from, openMetricsRegistry()),
+    };
+  })());
+  return wantsOpenMetrics(accept) ? registries.openMetrics : registries.text;
+}
+
+/** An empty registry that writes OpenMetrics. */
+export function openMetricsRegistry(): Registry<OpenMetricsContentType> {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
+/** Whether an `Accept` header asks for OpenMetrics (any q above 0), as Prometheus's scraper does. */
+export function wantsOpenMetrics(accept: string | null): boolean {
+  return (accept ?? '').split(',').some((part) => {
+    const [type, ...params] = part.trim().split(';').map((s) => s.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    return type.toLowerCase() === 'application/openmetrics-text' && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }

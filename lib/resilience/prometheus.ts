@@ -1,0 +1,251 @@
+/**
+ * `agent-circuit-breaker/prometheus`: the breakers' metrics for Prometheus, through prom-client (an
+ * optional peer dependency). Every family but one reads the native metrics table at scrape time (one
+ * table per scrape, shared by the families: numbers only, no JSON), so nothing is kept in JavaScript
+ * between scrapes. The call-duration histogram is the exception: it observes every `execute` through
+ * the `agent-circuit-breaker:call:end` diagnostics channel.
+ *
+ * Works with a registry of either content type: Prometheus text (the default) or OpenMetrics
+ * (`new Registry(Registry.OPENMETRICS_CONTENT_TYPE)`).
+ */
+
+import diagnostics from 'node:diagnostics_channel';
+import { Histogram, Registry, type Metric, type PrometheusContentType, type RegistryContentType } from 'prom-client';
+import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
+import type { FleetStatus } from './fleet';
+import type { CallEndMessage } from './instrument';
+import type { MetricsTable } from './types';
+
+/** What the metrics are read from at scrape time. */
+export interface CircuitMetricsSource {
+  /** The breakers: an `AgentCircuitBreaker`, or anything with its `metricsTable()`. */
+  breakers: { metricsTable(): MetricsTable };
+  /** Fallbacks served per agent, if known. */
+  fallbacks?(agent: string): { cached: number; empty: number };
+  /** Fleet mode's link, when it is on: its families are registered only then. */
+  fleet?(): FleetStatus | undefined;
+}
+
+/** How `registerCircuitMetrics` measures calls. */
+export interface CircuitMetricsOptions {
+  /**
+   * Observe each `execute` call's duration in `agent_circuit_call_duration_seconds` (default true).
+   * It costs every call in the process the traced path (see BENCHMARKS.md), and counts the calls of
+   * every breaker in the process, whichever source they belong to.
+   */
+  callDurations?: boolean;
+  /** The call-duration histogram's upper bounds, in seconds. */
+  callDurationBuckets?: number[];
+}
+
+/** The call-duration histogram's default upper bounds, in seconds: 5 ms to a minute. */
+export const CALL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+type Labels = Record<string, string | number>;
+type Value = { value: number; labels: Labels; metricName?: string };
+/** One row of the table, read by column name. */
+type Row = { agent: string; get(column: string): number };
+type FamilyType = 'gauge' | 'counter' | 'histogram';
+type Family = { name: string; help: string; type: FamilyType; values: (row: Row, src: CircuitMetricsSource) => Value[] };
+
+const OUTCOMES = [
+  ['success', 'successes'],
+  ['failure', 'failures'],
+  ['rejected', 'rejections'],
+  ['released', 'released'],
+  ['late', 'lateOutcomes'],
+] as const;
+
+/** The recovery histogram's samples: cumulative buckets in seconds, +Inf, sum and count. */
+function recoveryValues(r: Row): Value[] {
+  const agent = r.agent;
+  const count = r.get('recovery:count');
+  return [
+    ...RECOVERY_BUCKETS_MS.map((ms) => ({ metricName: 'agent_circuit_recovery_seconds_bucket', value: r.get(`recovery:le:${ms}`), labels: { agent, le: ms / 1000 } })),
+    { metricName: 'agent_circuit_recovery_seconds_bucket', value: count, labels: { agent, le: '+Inf' } },
+    { metricName: 'agent_circuit_recovery_seconds_sum', value: r.get('recovery:sumMs') / 1000, labels: { agent } },
+    { metricName: 'agent_circuit_recovery_seconds_count', value: count, labels: { agent } },
+  ];
+}
+
+/** The metric families read from the table. */
+export const FAMILIES: Family[] = [
+  {
+    name: 'agent_circuit_state',
+    help: 'Circuit breaker state: 1 for the current state, 0 for the others.',
+    type: 'gauge',
+    values: (r) => STATES.map((state, code) => ({ value: r.get('state') === code ? 1 : 0, labels: { agent: r.agent, state } })),
+  },
+  {
+    name: 'agent_circuit_transitions_total',
+    help: 'State transitions by from and to state (every pair from the start, at 0 until it happens).',
+    type: 'counter',
+    values: (r) => STATES.flatMap((from) => STATES.map((to) => ({ value: r.get(`transitions:${from}->${to}`), labels: { agent: r.agent, from, to } }))),
+  },
+  {
+    name: 'agent_circuit_calls_total',
+    help: 'Calls by outcome: success, failure, rejected (not made), released (did not count), late (stale outcome ignored).',
+    type: 'counter',
+    values: (r) => OUTCOMES.map(([outcome, column]) => ({ value: r.get(column), labels: { agent: r.agent, outcome } })),
+  },
+  {
+    name: 'agent_circuit_failures_total',
+    help: 'Failed calls by reason.',
+    type: 'counter',
+    values: (r) => FAILURE_REASONS.map((reason) => ({ value: r.get(`failures:${reason}`), labels: { agent: r.agent, reason } })),
+  },
+  {
+    name: 'agent_circuit_fallbacks_total',
+    help: 'Fallbacks served instead of an analysis, by source: cached (last good analysis) or empty.',
+    type: 'counter',
+    values: (r, src) => {
+      if (!src.fallbacks) return [];
+      const f = src.fallbacks(r.agent);
+      return [
+        { value: f.cached, labels: { agent: r.agent, source: 'cached' } },
+        { value: f.empty, labels: { agent: r.agent, source: 'empty' } },
+      ];
+    },
+  },
+  {
+    name: 'agent_circuit_error_ratio',
+    help: 'Failures / calls over the rolling error-rate window.',
+    type: 'gauge',
+    values: (r) => [{ value: r.get('errorRate:ratio'), labels: { agent: r.agent } }],
+  },
+  {
+    name: 'agent_circuit_consecutive_failures',
+    help: 'Failures in a row since the last success or close.',
+    type: 'gauge',
+    values: (r) => [{ value: r.get('consecutiveFailures'), labels: { agent: r.agent } }],
+  },
+  {
+    name: 'agent_circuit_open_remaining_seconds',
+    help: 'Seconds until an OPEN breaker lets a probe through (0 when not OPEN).',
+    type: 'gauge',
+    values: (r) => [{ value: r.get('openRemainingMs') / 1000, labels: { agent: r.agent } }],
+  },
+  {
+    name: 'agent_circuit_recovery_seconds',
+    help: 'Recovery time: from OPEN to CLOSED again by successful probes.',
+    type: 'histogram',
+    values: recoveryValues,
+  },
+];
+
+type FleetFamily = { name: string; help: string; type: FamilyType; values: (fleet: FleetStatus) => Value[] };
+
+/** Fleet mode's families (registered when the source has `fleet`). */
+export const FLEET_FAMILIES: FleetFamily[] = [
+  {
+    name: 'agent_circuit_redis_up',
+    help: 'Fleet mode: 1 while the last sync with Redis succeeded, else 0 (the breakers then run on local rules).',
+    type: 'gauge',
+    values: (f) => [{ value: f.connected ? 1 : 0, labels: {} }],
+  },
+  {
+    name: 'agent_circuit_sync_errors_total',
+    help: 'Fleet mode: Redis commands that failed or timed out.',
+    type: 'counter',
+    values: (f) => [{ value: f.syncErrors, labels: {} }],
+  },
+  {
+    name: 'agent_circuit_remote_transitions_total',
+    help: 'Fleet mode: transitions applied here because another instance made them, by from and to state.',
+    type: 'counter',
+    values: (f) => f.remoteTransitions.map(({ agent, from, to, count }) => ({ value: count, labels: { agent, from, to } })),
+  },
+];
+
+/** The name of the call-duration histogram. */
+export const CALL_DURATION_FAMILY = 'agent_circuit_call_duration_seconds';
+
+/** The table's rows, each readable by column name. */
+function rows(table: MetricsTable): Row[] {
+  const width = table.columns.length;
+  const index = new Map(table.columns.map((c, i) => [c, i]));
+  return table.agents.map((agent, i) => ({
+    agent,
+    get: (column: string) => table.values[i * width + (index.get(column) ?? NaN)],
+  }));
+}
+
+/** Adds one family read at scrape time. Its name is read back at each scrape: an OpenMetrics registry renames counters. */
+function register(registry: Registry<RegistryContentType>, family: { name: string; help: string; type: FamilyType }, values: () => Value[]): void {
+  const { help, type } = family;
+  const metric = {
+    name: family.name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name: metric.name, help, type, aggregator: 'sum', values: values() }),
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Metric);
+}
+
+/** A source's call-duration histogram and its channel subscription, one per source and bucket list. */
+type Calls = { histogram: Histogram<'agent' | 'outcome'>; stop: () => void };
+const CALLS = new WeakMap<CircuitMetricsSource, Calls>();
+
+/** The source's call-duration histogram, subscribed to the call:end channel on first use. */
+function callDurations(source: CircuitMetricsSource, buckets: number[]): Histogram<'agent' | 'outcome'> {
+  let calls = CALLS.get(source);
+  if (!calls) {
+    const histogram = new Histogram({
+      name: CALL_DURATION_FAMILY,
+      help: 'Duration of execute calls by outcome: success, failure, timeout, aborted, rejected (the breaker answered without calling).',
+      labelNames: ['agent', 'outcome'] as const,
+      buckets,
+      registers: [],
+    });
+    const onEnd = (message: unknown) => {
+      const m = message as CallEndMessage;
+      histogram.observe({ agent: m.agent, outcome: m.outcome }, m.durationMs / 1000);
+    };
+    diagnostics.subscribe('agent-circuit-breaker:call:end', onEnd);
+    calls = { histogram, stop: () => diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd) };
+    CALLS.set(source, calls);
+  }
+  return calls.histogram;
+}
+
+/**
+ * Adds the breaker metric families to `registry` (a user's own, or a new one; Prometheus text or
+ * OpenMetrics), read from `source` at every scrape. Calling it again with the same source and
+ * another registry shares one call-duration histogram. Returns the registry.
+ */
+export function registerCircuitMetrics<C extends RegistryContentType = PrometheusContentType>(
+  source: CircuitMetricsSource,
+  registry: Registry<C> = new Registry() as Registry<C>,
+  options: CircuitMetricsOptions = {},
+): Registry<C> {
+  let scrape: Row[] | undefined;
+  const current = () => {
+    if (!scrape) {
+      scrape = rows(source.breakers.metricsTable());
+      // prom-client asks every family synchronously when a scrape starts: they share this table,
+      // and the next scrape takes a new one.
+      queueMicrotask(() => (scrape = undefined));
+    }
+    return scrape;
+  };
+  for (const family of FAMILIES) register(registry, family, () => current().flatMap((row) => family.values(row, source)));
+  const fleet = source.fleet;
+  if (fleet) {
+    for (const family of FLEET_FAMILIES) {
+      register(registry, family, () => {
+        const status = fleet();
+        return status ? family.values(status) : [];
+      });
+    }
+  }
+  if (options.callDurations ?? true) registry.registerMetric(callDurations(source, options.callDurationBuckets ?? CALL_DURATION_BUCKETS));
+  return registry;
+}
+
+/** Stops observing call durations for `source` (its histogram keeps its counts). */
+export function stopCallDurations(source: CircuitMetricsSource): void {
+  CALLS.get(source)?.stop();
+  CALLS.delete(source);
+}
