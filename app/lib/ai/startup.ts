@@ -4,9 +4,10 @@
  * first sync with Redis (bounded), so a fresh instance starts from the fleet's state, not CLOSED.
  */
 
+import { metricsRegistry } from '../http/metrics-registry';
 import { getAgentLoop } from './agent-loop';
 
-/** Creates the agent loop and waits for fleet mode's first sync. */
+/** Creates the agent loop and its metrics, and waits for fleet mode's first sync. */
 export async function start(): Promise<void> {
   let loop;
   try {
@@ -15,5 +16,7 @@ export async function start(): Promise<void> {
     console.error(`agent loop configuration error: ${(error as Error).message}`);
     process.exit(1);
   }
+  // The metrics exist from the start: the call-duration histogram counts calls from the first one.
+  metricsRegistry();
   await loop.fleet?.ready();
 }
