@@ -214,8 +214,10 @@ export class CircuitBreaker {
     const run = plain ? this.executePlain(watched, second as (() => F | PromiseLike<F>) | undefined) : this.executeWith<T, F>(watched, second);
     const end = (failed: boolean, error?: unknown) => {
       if (!callEndChannel.hasSubscribers) return;
-      // Still running when the call settled: its timeout or the caller's abort ended it.
-      const outcome: CallOutcome = ran !== 'running' ? ran : error instanceof CallAbortedError ? 'aborted' : 'timeout';
+      // The caller's abort ends an admitted call however fn took it (the breaker releases the permit);
+      // still running otherwise, its timeout ended it.
+      const aborted = ran !== 'rejected' && error instanceof CallAbortedError;
+      const outcome: CallOutcome = aborted ? 'aborted' : ran !== 'running' ? ran : 'timeout';
       const message: CallEndMessage = { agent, durationMs: performance.now() - start, outcome };
       if (failed) message.error = error;
       callEndChannel.publish(message);
