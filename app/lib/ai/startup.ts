@@ -6,6 +6,7 @@
 
 import { metricsRegistry } from '../http/metrics-registry';
 import { getAgentLoop } from './agent-loop';
+import { keepStateIn } from './state-file';
 
 /** Creates the agent loop and its metrics, and waits for fleet mode's first sync. */
 export async function start(): Promise<void> {
@@ -16,6 +17,8 @@ export async function start(): Promise<void> {
     console.error(`agent loop configuration error: ${(error as Error).message}`);
     process.exit(1);
   }
+  const stateFile = process.env.CIRCUIT_STATE_FILE?.trim();
+  if (stateFile) keepStateIn(loop, stateFile);
   // The metrics exist from the start: the call-duration histogram counts calls from the first one.
   metricsRegistry();
   await loop.fleet?.ready();
