@@ -32,7 +32,9 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 60_0
   }
 }
 
-const json = (path: string) => fetch(`${base}${path}`).then(async (r) => (r.status === 200 ? r.json() : undefined));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const json = (path: string): Promise<Json> => fetch(`${base}${path}`).then(async (r) => (r.status === 200 ? r.json() : undefined));
 const amazon = () => json('/api/marketplace/diagnostics').then((d) => d?.agents.amazon as { state: string; since: string; recoveryTimeRemainingMs: number | null; recentTransitions?: { reason: string }[] });
 const logged = (text: string, from = 0) => until(async () => log.indexOf(text, from), (i) => i >= 0);
 
@@ -68,6 +70,8 @@ afterAll(async () => {
     });
   }
   cleanUp();
+  // next dev's generated types name the probe route: a later `next build` would type-check them.
+  rmSync(join(root, '.next/dev'), { recursive: true, force: true });
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -12,12 +12,16 @@ export interface AgentDiagnostics {
   state: BreakerStatus['state'];
   since: string;
   consecutiveFailures: number;
+  /** Consecutive failures that open the breaker (its `config.failureThreshold`). */
+  failureThreshold: number;
   recoveryTimeRemainingMs: number | null;
   retryAt: string | null;
   recommendation: string;
   /** Fleet mode: whether this agent's state is shared, the origin of the last remote transition, the probe lease holders. */
   fleet: FleetAgentStatus | null;
   lastFailure: { reason: FailureReason; at: string } | null;
+  /** The last few transitions, oldest first, with wall-clock ISO times. */
+  recentTransitions: RecentTransition[];
   metrics: {
     calls: number;
     successes: number;
@@ -29,6 +33,14 @@ export interface AgentDiagnostics {
     transitions: Record<string, number>;
     recoveryTimeMs: { count: number; last: number | null; mean: number | null; max: number | null };
   };
+}
+
+/** One recent transition of an agent's breaker; `at` is a wall-clock ISO time. */
+export interface RecentTransition {
+  from: BreakerStatus['state'];
+  to: BreakerStatus['state'];
+  reason: BreakerStatus['recentTransitions'][number]['reason'];
+  at: string;
 }
 
 const hhmmss = (iso: string) => `${iso.slice(11, 19)}Z`;
@@ -68,11 +80,13 @@ export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: n
     state: s.state,
     since: wall(s.sinceMs),
     consecutiveFailures: s.consecutiveFailures,
+    failureThreshold: s.config.failureThreshold,
     recoveryTimeRemainingMs: timed ? s.openRemainingMs : null,
     retryAt,
     recommendation: recommend(s, retryAt, fleet),
     fleet,
     lastFailure: s.lastFailure ? { reason: s.lastFailure.reason, at: wall(s.lastFailure.atMs) } : null,
+    recentTransitions: s.recentTransitions.map((t) => ({ from: t.from, to: t.to, reason: t.reason, at: wall(t.atMs) })),
     metrics: {
       calls: s.calls.admitted,
       successes: s.calls.successes,
@@ -95,8 +109,15 @@ export function diagnose(s: BreakerStatus, fallbacks: { cached: number; empty: n
 /** Fleet mode's link in the diagnostics document. */
 export type FleetLink = Omit<FleetStatus, 'agents'>;
 
+/** The document `GET /api/marketplace/diagnostics` answers. */
+export interface DiagnosticsDocument {
+  generatedAt: string;
+  fleet: FleetLink | null;
+  agents: Record<string, AgentDiagnostics>;
+}
+
 /** The whole document: `generatedAt`, the fleet link (null when fleet mode is off) and every agent. */
-export function diagnostics(loop: AgentLoop): { generatedAt: string; fleet: FleetLink | null; agents: Record<string, AgentDiagnostics> } {
+export function diagnostics(loop: AgentLoop): DiagnosticsDocument {
   const now = Date.now();
   const { agents: shared = {}, ...link } = loop.fleet?.status() ?? {};
   // Object.fromEntries defines own properties: an agent named "__proto__" is an entry, not a prototype.

@@ -1,0 +1,23 @@
+import { hhmmss, stateWord } from './format';
+import type { RecentTransition } from './types';
+
+/** How many recent transitions a card lists. */
+const SHOWN = 5;
+
+/** An agent's recent transitions, newest first, each with its reason and wall-clock time. */
+export function TransitionList({ transitions }: { transitions: RecentTransition[] }) {
+  if (transitions.length === 0) return <p className="muted">No transitions yet.</p>;
+  return (
+    <ol className="transitions">
+      {transitions
+        .slice(-SHOWN)
+        .reverse()
+        .map((t, i) => (
+          <li key={`${i}-${t.at}`}>
+            <time dateTime={t.at}>{hhmmss(t.at)}</time> {stateWord(t.from)} → {stateWord(t.to)}{' '}
+            <span className="reason">({t.reason.replace(/_/g, ' ')})</span>
+          </li>
+        ))}
+    </ol>
+  );
+}
