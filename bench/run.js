@@ -161,10 +161,12 @@ function main() {
     return;
   }
   const rust = measureRust();
-  // The fleet section is written by bench/fleet.js (npm run bench:fleet): keep it.
+  // The fleet and scrape sections are written by bench/fleet.js (npm run bench:fleet) and
+  // bench/scrape.js (npm run bench:scrape): keep them, in that order, after the report.
   const file = path.join(root, 'BENCHMARKS.md');
-  const fleet = fs.existsSync(file) ? /<!-- fleet:start -->[\s\S]*?<!-- fleet:end -->/.exec(fs.readFileSync(file, 'utf8')) : null;
-  fs.writeFileSync(file, fleet ? `${report(node, rust).trimEnd()}\n\n${fleet[0]}\n` : report(node, rust));
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const kept = ['fleet', 'scrape'].map((k) => new RegExp(`<!-- ${k}:start -->[\\s\\S]*?<!-- ${k}:end -->`).exec(old)?.[0]).filter(Boolean);
+  fs.writeFileSync(file, `${[report(node, rust).trimEnd(), ...kept].join('\n\n')}\n`);
   console.log('wrote BENCHMARKS.md');
 }
 main();
