@@ -142,9 +142,9 @@ for (const n of [5, 10_000]) {
 CASES['status: Prometheus scrape of 5 agents'] = { unit: 'ns', scale: 1_000, make: () => {
   require('../scripts/ts-register');
   const { registerCircuitMetrics } = require('../lib/resilience/prometheus.ts');
-  const r = new (pkg().AgentCircuitBreaker)();
-  // No call-duration histogram: its channel subscription would trace every call of the later cases.
-  const registry = registerCircuitMetrics({ breakers: r }, undefined, { callDurations: false });
+  const r = new (pkg().AgentCircuitBreaker)({ agents: pkg().MARKETPLACE_AGENTS });
+  // The default: no call-duration histogram (its subscription would trace every call of the later cases).
+  const registry = registerCircuitMetrics({ breakers: r });
   return async (ops) => { for (let i = 0; i < ops; i++) sink += (await registry.metrics()).length; };
 } };
 

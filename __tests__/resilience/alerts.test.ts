@@ -24,6 +24,9 @@ import { AgentCircuitBreaker, ManualClock, STATES } from 'agent-circuit-breaker'
 import type { FleetStatus } from 'agent-circuit-breaker/fleet';
 import { registerCircuitMetrics, stopCallDurations, type CircuitMetricsSource } from 'agent-circuit-breaker/prometheus';
 
+/** The call-duration histogram on (it is off by default). */
+const ON = { callDurations: true };
+
 const ROOT = path.join(__dirname, '..', '..');
 const RULES = path.join(ROOT, 'prometheus', 'alerts.yml');
 const RULE_TESTS = path.join(ROOT, 'prometheus', 'alerts.test.yml');
@@ -182,7 +185,7 @@ function fleetStatus(): FleetStatus {
 function exporter(breakers: AgentCircuitBreaker) {
   const source: CircuitMetricsSource = { breakers, fallbacks: () => ({ cached: 2, empty: 1 }), fleet: fleetStatus };
   sources.push(source);
-  return registerCircuitMetrics(source);
+  return registerCircuitMetrics(source, undefined, ON);
 }
 
 /**

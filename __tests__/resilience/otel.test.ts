@@ -5,6 +5,7 @@
  * no test waits on the wall clock.
  */
 
+import diagnostics from 'node:diagnostics_channel';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -40,11 +41,12 @@ const boom = () => Promise.reject(new Error('boom'));
 const never = () => new Promise<never>(() => undefined);
 const open: Array<{ handle: CircuitInstruments; provider: MeterProvider }> = [];
 
-/** A provider, its reader, and the instruments registered on its meter over `source`. */
+/** A provider, its reader, and the instruments registered on its meter over `source` (call durations on unless `options` say otherwise). */
 function rig(source: CircuitMetricsSource, options: { callDurations?: boolean } = {}) {
   const reader = new TestReader();
   const provider = new MeterProvider({ readers: [reader] });
-  const handle = registerCircuitInstruments(source, { meter: provider.getMeter('test'), ...options });
+  // Call durations on unless the test says otherwise (they are off by default).
+  const handle = registerCircuitInstruments(source, { meter: provider.getMeter('test'), callDurations: true, ...options });
   open.push({ handle, provider });
   const collect = async (): Promise<Collected> => {
     const { resourceMetrics, errors } = await reader.collect();
@@ -316,6 +318,20 @@ describe('agent_circuit.call.duration', () => {
     expect((metric.dataPoints[0].value as Histogram).buckets.boundaries).toEqual([...CALL_DURATION_BOUNDARIES_S]);
   });
 
+  test('call durations are off by default: no call-duration instrument and no call:end subscriber', async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const handle = registerCircuitInstruments({ breakers }, { meter: provider.getMeter('test') });
+    open.push({ handle, provider });
+    await breakers.execute('amazon', async () => 'ok');
+    const { resourceMetrics } = await reader.collect();
+    const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+    expect(names).toContain('agent_circuit.state');
+    expect(names).not.toContain('agent_circuit.call.duration');
+    expect(diagnostics.channel('agent-circuit-breaker:call:end').hasSubscribers).toBe(false);
+  });
+
   test('callDurations: false creates no call-duration instrument', async () => {
     const { breakers, collect } = breakersRig({ callDurations: false });
     await breakers.execute('amazon', async () => 'ok');
@@ -362,9 +378,9 @@ describe('bad arguments', () => {
     ['a meter missing another method', { meter: { ...methods, createHistogram: undefined } }, /options\.meter must be an OpenTelemetry Meter .*with a createHistogram method \(got a value of type object\)/],
     ['callDurations not a boolean', { callDurations: 'yes' }, /options\.callDurations must be true or false \(got "yes"\)/],
     ['an unknown option', { callDurationBuckets: [1] }, /unknown option "callDurationBuckets"; the options are meter, callDurations/],
-  ])('options: %s throws a TypeError naming it', (_what, options, message) => {
+  ])('options: %s throws ERR_INVALID_ARG naming it', (_what, options, message) => {
     const call = () => registerCircuitInstruments({ breakers }, options as never);
-    expect(call).toThrow(TypeError);
+    expect(call).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
     expect(call).toThrow(message);
   });
 
@@ -372,13 +388,13 @@ describe('bad arguments', () => {
     ['no source', undefined, /source must be an object/],
     ['breakers without metricsTable', { breakers: {} }, /source\.breakers must be an AgentCircuitBreaker, or anything with its metricsTable\(\)/],
     ['fallbacks not a function', { breakers, fallbacks: 1 }, /source\.fallbacks must be a function/],
-  ])('source: %s throws a TypeError', (_what, source, message) => {
+  ])('source: %s throws ERR_INVALID_ARG', (_what, source, message) => {
     expect(() => registerCircuitInstruments(source as never, { meter })).toThrow(message);
   });
 
   test('a bad call leaves nothing subscribed', async () => {
     const { collect } = breakersRig({ callDurations: false });
-    expect(() => registerCircuitInstruments({ breakers }, { meter, callDurations: 1 as never })).toThrow(TypeError);
+    expect(() => registerCircuitInstruments({ breakers }, { meter, callDurations: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
     await breakers.execute('amazon', async () => 'ok');
     expect((await collect()).metrics.has('agent_circuit.call.duration')).toBe(false);
   });
@@ -389,7 +405,7 @@ describe('one instrument per Prometheus family, with the same meaning', () => {
     const registry = new Registry();
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const promSource = { breakers };
-    registerCircuitMetrics(promSource, registry);
+    registerCircuitMetrics(promSource, registry, { callDurations: true });
     const callHelp = (registry.getSingleMetric(CALL_DURATION_FAMILY) as unknown as { help: string }).help;
     stopCallDurations(promSource);
     const families = [

@@ -9,6 +9,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import diagnostics from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import {
@@ -21,6 +22,9 @@ import {
 import { AgentCircuitBreaker, CircuitBreaker, DEFAULT_CONFIG, ManualClock, STATES } from 'agent-circuit-breaker';
 import type { FleetStatus } from 'agent-circuit-breaker/fleet';
 import { openMetricsRegistry, wantsOpenMetrics } from '../../app/lib/http/metrics-registry';
+
+/** The call-duration histogram on (it is off by default). */
+const ON = { callDurations: true };
 
 // ---------------------------------------------------------------------------------------------
 // A small exposition parser: HELP/TYPE lines and samples (name, labels, value).
@@ -235,7 +239,7 @@ describe('call-duration histogram', () => {
 
   test('each call lands under its outcome: success, failure, timeout, aborted, rejected (with or without a fallback)', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock(), defaults: { failureThreshold: 3 } });
-    const registry = registerCircuitMetrics(track({ breakers }));
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     await everyOutcome(breakers);
 
     const e = await scrape(registry);
@@ -266,7 +270,7 @@ describe('call-duration histogram', () => {
 
   test('a function that honours its signal still lands under timeout or aborted (with timeoutMs)', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
-    const registry = registerCircuitMetrics(track({ breakers }));
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     fakeTimers();
     const timedOut = breakers.execute('amazon', honoursSignal, { timeoutMs: 50 }).catch((e: { code?: string }) => e.code);
     jest.advanceTimersByTime(50);
@@ -283,7 +287,7 @@ describe('call-duration histogram', () => {
   test("a caller's abort without timeoutMs, fn passing the signal on (as fetch does), lands under aborted, not failure", async () => {
     // The breaker releases the call (nothing counted) and the promise rejects with ERR_ABORTED.
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
-    const registry = registerCircuitMetrics(track({ breakers }));
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     const controller = new AbortController();
     const call = breakers.execute('amazon', honoursSignal, { signal: controller.signal }).catch((e: { code?: string }) => e.code);
     controller.abort();
@@ -296,7 +300,7 @@ describe('call-duration histogram', () => {
 
   test('a signal aborted before the call is a rejected call (fn never ran)', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
-    const registry = registerCircuitMetrics(track({ breakers }));
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     const fn = jest.fn(async () => 'ok');
     await expect(breakers.execute('amazon', fn, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     expect(fn).not.toHaveBeenCalled();
@@ -306,7 +310,7 @@ describe('call-duration histogram', () => {
 
   test("a stand-alone CircuitBreaker's calls are counted too (the channel is process-wide)", async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
-    const registry = registerCircuitMetrics(track({ breakers }));
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     const standalone = new CircuitBreaker({ name: 'standalone', clock: new ManualClock() });
     await standalone.execute(async () => 1);
     const e = await scrape(registry);
@@ -326,7 +330,7 @@ describe('call-duration histogram', () => {
   test('stopCallDurations stops counting; the histogram keeps its counts', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const source = track({ breakers });
-    const registry = registerCircuitMetrics(source);
+    const registry = registerCircuitMetrics(source, undefined, ON);
     await breakers.execute('amazon', async () => 'ok');
     expect(value(await scrape(registry), `${CALL_DURATION_FAMILY}_count`, { agent: 'amazon', outcome: 'success' })).toBe(1);
     stopCallDurations(source);
@@ -337,13 +341,51 @@ describe('call-duration histogram', () => {
   test('the same source in two registries shares one histogram: one call counts once in each', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const source = track({ breakers });
-    const first = registerCircuitMetrics(source);
-    const second = registerCircuitMetrics(source, new Registry());
-    expect(second.getSingleMetric(CALL_DURATION_FAMILY)).toBe(first.getSingleMetric(CALL_DURATION_FAMILY));
+    const first = registerCircuitMetrics(source, undefined, ON);
+    const second = registerCircuitMetrics(source, new Registry(), ON);
     await breakers.execute('amazon', async () => 'ok');
     for (const registry of [first, second]) {
       expect(value(await scrape(registry), `${CALL_DURATION_FAMILY}_count`, { agent: 'amazon', outcome: 'success' })).toBe(1);
     }
+  });
+});
+
+describe('options', () => {
+  test('call durations are off unless asked: no family, and execute stays on its fast path (no call:end subscriber)', async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = registerCircuitMetrics(track({ breakers }));
+    expect(registry.getSingleMetric(CALL_DURATION_FAMILY)).toBeUndefined();
+    expect(diagnostics.channel('agent-circuit-breaker:call:end').hasSubscribers).toBe(false);
+  });
+
+  test('callDurationBuckets replaces the bounds: each call lands in the first bucket it fits, le inclusive', async () => {
+    fakeTimers();
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, { callDurations: true, callDurationBuckets: [0.1, 1] });
+    for (const ms of [100, 500, 2000]) {
+      const call = breakers.execute('amazon', () => new Promise((resolve) => setTimeout(resolve, ms)));
+      await jest.advanceTimersByTimeAsync(ms);
+      await call;
+    }
+    const text = await scrape(registry);
+    const le = (b: string) => value(text, `${CALL_DURATION_FAMILY}_bucket`, { agent: 'amazon', outcome: 'success', le: b });
+    expect([le('0.1'), le('1'), le('+Inf')]).toEqual([1, 2, 3]);
+  });
+
+  test.each([
+    ['not an object', 'x', /options must be an object \{ callDurations\?, callDurationBuckets\? \} \(got "x"\)/],
+    ['callDurations not a boolean', { callDurations: 'yes' }, /options\.callDurations must be true or false \(got "yes"\)/],
+    ['buckets not increasing', { callDurationBuckets: [1, 0.5] }, /callDurationBuckets must be 1 to 100 increasing finite numbers of seconds above 0/],
+    ['buckets empty', { callDurationBuckets: [] }, /callDurationBuckets must be/],
+    ['a bucket not a number', { callDurationBuckets: [0.1, '1'] }, /callDurationBuckets must be/],
+    ['an unknown option', { buckets: [1] }, /unknown registerCircuitMetrics option "buckets": the options are callDurations, callDurationBuckets/],
+  ])('a bad option is refused with ERR_INVALID_ARG naming it: %s', (_, options, message) => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = new Registry();
+    expect(() => registerCircuitMetrics({ breakers }, registry, options as never)).toThrow(message);
+    expect(() => registerCircuitMetrics({ breakers }, new Registry(), options as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
+    // Nothing was registered before the refusal.
+    expect(registry.getMetricsAsArray()).toEqual([]);
   });
 });
 
@@ -370,8 +412,8 @@ describe('OpenMetrics', () => {
   test('an OpenMetrics registry writes # EOF, counters without _total in TYPE and once in samples; the text registry is undisturbed', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock(), defaults: { failureThreshold: 1 } });
     const source = track({ breakers, fallbacks: () => ({ cached: 1, empty: 2 }), fleet: fleetStatus });
-    const om = registerCircuitMetrics(source, openMetricsRegistry());
-    const text = registerCircuitMetrics(source);
+    const om = registerCircuitMetrics(source, openMetricsRegistry(), ON);
+    const text = registerCircuitMetrics(source, undefined, ON);
     expect(om.contentType).toBe(Registry.OPENMETRICS_CONTENT_TYPE);
     expect(text.contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
     await breakers.execute('amazon', boom).catch(ignore);
@@ -480,8 +522,8 @@ describe('one metrics table per scrape', () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon', 'shopee'], clock: new ManualClock() });
     const metricsTable = jest.fn(() => breakers.metricsTable());
     const source = track({ breakers: { metricsTable } });
-    const text = registerCircuitMetrics(source);
-    const om = registerCircuitMetrics(source, openMetricsRegistry());
+    const text = registerCircuitMetrics(source, undefined, ON);
+    const om = registerCircuitMetrics(source, openMetricsRegistry(), ON);
 
     await text.metrics();
     expect(metricsTable).toHaveBeenCalledTimes(1);
@@ -500,7 +542,7 @@ describe('one metrics table per scrape', () => {
   test('two scrapes of one registry started in the same tick share one table', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const metricsTable = jest.fn(() => breakers.metricsTable());
-    const registry = registerCircuitMetrics(track({ breakers: { metricsTable } }));
+    const registry = registerCircuitMetrics(track({ breakers: { metricsTable } }), undefined, ON);
     const [a, b] = await Promise.all([registry.metrics(), registry.metrics()]);
     expect(a).toBe(b);
     expect(metricsTable).toHaveBeenCalledTimes(1);
@@ -547,7 +589,7 @@ describe('promtool', () => {
         agents: {},
       }),
     });
-    const registry = registerCircuitMetrics(source);
+    const registry = registerCircuitMetrics(source, undefined, ON);
     // Every outcome, then a trip and a 121 s recovery.
     const ok = async () => 'ok';
     await breakers.execute('amazon', ok);

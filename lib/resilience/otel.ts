@@ -22,7 +22,7 @@
  * | agent_circuit.remote_transitions     | ObservableCounter | `{transition}` | agent, from, to  | agent_circuit_remote_transitions_total   |
  *
  * `agent_circuit.fallbacks` exists when the source has `fallbacks`; the last three (fleet mode) when
- * it has `fleet`; `agent_circuit.call.duration` unless `callDurations` is false.
+ * it has `fleet`; `agent_circuit.call.duration` when `callDurations` is true.
  *
  * How they are read:
  * - Every observable instrument is read in ONE batch callback per collection, from ONE
@@ -51,7 +51,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { diag, metrics, ValueType, type Attributes, type BatchObservableCallback, type Histogram, type Meter, type Observable } from '@opentelemetry/api';
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
-import { describe } from './errors';
+import { CircuitBreakerError, describe } from './errors';
 import type { CallEndMessage } from './instrument';
 // Type-only: erased from the JavaScript, so this module never loads prom-client.
 import type { CircuitMetricsSource } from './prometheus';
@@ -69,9 +69,9 @@ export interface CircuitInstrumentsOptions {
    */
   meter?: Meter;
   /**
-   * Record each `execute` call's duration in `agent_circuit.call.duration` (default true). As with
-   * the Prometheus exporter, it costs every call in the process the traced path (see BENCHMARKS.md),
-   * and records the calls of every breaker in the process, whichever source they belong to.
+   * Record each `execute` call's duration in `agent_circuit.call.duration` (default false: as with
+   * the Prometheus exporter, it costs every call in the process the traced path, see BENCHMARKS.md).
+   * It records the calls of every breaker in the process, whichever source they belong to.
    */
   callDurations?: boolean;
 }
@@ -260,42 +260,42 @@ function packageVersion(): string | undefined {
   }
 }
 
-/** Throws a TypeError for options that cannot be used, naming the option and what is allowed. */
+/** Throws ERR_INVALID_ARG for options that cannot be used, naming the option and what is allowed. */
 function checkOptions(options: unknown): asserts options is CircuitInstrumentsOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`registerCircuitInstruments options must be an object { meter?, callDurations? } (got ${describe(options)})`);
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitInstruments options must be an object { meter?, callDurations? } (got ${describe(options)})`);
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`registerCircuitInstruments: unknown option "${key}"; the options are ${OPTION_KEYS.join(', ')}`);
+      throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitInstruments: unknown option "${key}"; the options are ${OPTION_KEYS.join(', ')}`);
     }
   }
   const { meter, callDurations } = options as Record<string, unknown>;
   if (meter !== undefined) {
     const missing = meter === null || typeof meter !== 'object' ? METER_METHODS[0] : METER_METHODS.find((m) => typeof (meter as Record<string, unknown>)[m] !== 'function');
     if (missing !== undefined) {
-      throw new TypeError(
+      throw new CircuitBreakerError('ERR_INVALID_ARG', 
         `options.meter must be an OpenTelemetry Meter (from @opentelemetry/api: meterProvider.getMeter(name)), with a ${missing} method (got ${describe(meter)})`,
       );
     }
   }
   if (callDurations !== undefined && typeof callDurations !== 'boolean') {
-    throw new TypeError(`options.callDurations must be true or false (got ${describe(callDurations)})`);
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `options.callDurations must be true or false (got ${describe(callDurations)})`);
   }
 }
 
-/** Throws a TypeError for a source that cannot be read. */
+/** Throws for a source that cannot be read. */
 function checkSource(source: unknown): asserts source is CircuitMetricsSource {
   const s = source as Partial<Record<keyof CircuitMetricsSource, unknown>> | null;
   if (s === null || typeof s !== 'object') {
-    throw new TypeError(`registerCircuitInstruments source must be an object { breakers, fallbacks?, fleet? } (got ${describe(source)})`);
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitInstruments source must be an object { breakers, fallbacks?, fleet? } (got ${describe(source)})`);
   }
   if (s.breakers === null || typeof s.breakers !== 'object' || typeof (s.breakers as { metricsTable?: unknown }).metricsTable !== 'function') {
-    throw new TypeError(`source.breakers must be an AgentCircuitBreaker, or anything with its metricsTable() (got ${describe(s.breakers)})`);
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `source.breakers must be an AgentCircuitBreaker, or anything with its metricsTable() (got ${describe(s.breakers)})`);
   }
   for (const key of ['fallbacks', 'fleet'] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'function') {
-      throw new TypeError(`source.${key} must be a function when given (got ${describe(s[key])})`);
+      throw new CircuitBreakerError('ERR_INVALID_ARG', `source.${key} must be a function when given (got ${describe(s[key])})`);
     }
   }
 }
@@ -314,10 +314,10 @@ function cell(table: MetricsTable, row: number, c: number): number {
 /**
  * Creates the breaker instruments on a meter (see the table in this file's header), read from
  * `source`: the observable ones from one `metricsTable()` per collection, the recovery histogram
- * from the transition channel, the call-duration histogram (unless `callDurations` is false) from
+ * from the transition channel, the call-duration histogram (when `callDurations` is true) from
  * the call:end channel. Register once per meter: a second registration on the same meter (before
- * the first is closed) records every recovery and call duration twice. Throws a TypeError for a
- * source or options it cannot use.
+ * the first is closed) records every recovery and call duration twice. Throws for a
+ * source or options it cannot use (a CircuitBreakerError, code ERR_INVALID_ARG).
  * Returns the handle whose `close()` stops all of it.
  */
 export function registerCircuitInstruments(source: CircuitMetricsSource, options: CircuitInstrumentsOptions = {}): CircuitInstruments {
@@ -338,7 +338,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
     spec.when === undefined ||
     (spec.when === 'fallbacks' && withFallbacks) ||
     (spec.when === 'fleet' && withFleet) ||
-    (spec.when === 'callDurations' && (options.callDurations ?? true));
+    (spec.when === 'callDurations' && (options.callDurations ?? false));
 
   const observables = new Map<string, Observable>();
   const histograms = new Map<string, Histogram>();

@@ -10,9 +10,10 @@
  */
 
 import diagnostics from 'node:diagnostics_channel';
-import { Histogram, Registry, type Metric, type PrometheusContentType, type RegistryContentType } from 'prom-client';
+import { Registry, type Metric, type PrometheusContentType, type RegistryContentType } from 'prom-client';
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import type { FleetStatus } from './fleet';
+import { CircuitBreakerError, describe } from './errors';
 import type { CallEndMessage } from './instrument';
 import type { MetricsTable } from './types';
 
@@ -29,8 +30,8 @@ export interface CircuitMetricsSource {
 /** How `registerCircuitMetrics` measures calls. */
 export interface CircuitMetricsOptions {
   /**
-   * Observe each `execute` call's duration in `agent_circuit_call_duration_seconds` (default true).
-   * It costs every call in the process the traced path (see BENCHMARKS.md), and counts the calls of
+   * Observe each `execute` call's duration in `agent_circuit_call_duration_seconds` (default false:
+   * it costs every call in the process the traced path, see BENCHMARKS.md). It counts the calls of
    * every breaker in the process, whichever source they belong to.
    */
   callDurations?: boolean;
@@ -160,6 +161,12 @@ export const FLEET_FAMILIES: FleetFamily[] = [
 /** The name of the call-duration histogram. */
 export const CALL_DURATION_FAMILY = 'agent_circuit_call_duration_seconds';
 
+const CALL_DURATION_HELP = {
+  name: CALL_DURATION_FAMILY,
+  help: 'Duration of execute calls by outcome: success, failure, timeout, aborted, rejected (the breaker answered without calling).',
+  type: 'histogram' as const,
+};
+
 /** The table's rows, each readable by column name. */
 function rows(table: MetricsTable): Row[] {
   const width = table.columns.length;
@@ -184,30 +191,93 @@ function register(registry: Registry<RegistryContentType>, family: { name: strin
   registry.registerMetric(metric as unknown as Metric);
 }
 
-/** A source's call-duration histogram and its channel subscription, one per source and bucket list. */
-type Calls = { histogram: Histogram<'agent' | 'outcome'>; stop: () => void };
+/**
+ * Call durations by agent and outcome, counted as they happen: per series a count per bucket, the
+ * sum and the count. prom-client's Histogram costs about 470 ns an observation (label hashing); this
+ * costs a map lookup and a short scan, so the call path pays little more than the channel itself.
+ */
+class CallDurations {
+  /** agent → outcome → series. */
+  private readonly series = new Map<string, Map<string, Series>>();
+
+  constructor(readonly bounds: readonly number[]) {}
+
+  /** Counts one call of `agent` with `outcome` that took `seconds`. */
+  observe(agent: string, outcome: string, seconds: number): void {
+    let byOutcome = this.series.get(agent);
+    if (!byOutcome) this.series.set(agent, (byOutcome = new Map()));
+    let s = byOutcome.get(outcome);
+    if (!s) byOutcome.set(outcome, (s = { agent, outcome, counts: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    if (i < bounds.length) s.counts[i]++;
+    s.sum += seconds;
+    s.count++;
+  }
+
+  /** The histogram's samples: cumulative buckets, +Inf, sum and count per series. */
+  values(): Value[] {
+    const out: Value[] = [];
+    for (const { agent, outcome, counts, sum, count } of [...this.series.values()].flatMap((byOutcome) => [...byOutcome.values()])) {
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += counts[i];
+        out.push({ metricName: `${CALL_DURATION_FAMILY}_bucket`, value: cumulative, labels: { agent, outcome, le } });
+      });
+      out.push({ metricName: `${CALL_DURATION_FAMILY}_bucket`, value: count, labels: { agent, outcome, le: '+Inf' } });
+      out.push({ metricName: `${CALL_DURATION_FAMILY}_sum`, value: sum, labels: { agent, outcome } });
+      out.push({ metricName: `${CALL_DURATION_FAMILY}_count`, value: count, labels: { agent, outcome } });
+    }
+    return out;
+  }
+}
+
+/** One series of the call-duration histogram: a count per bucket (not cumulative), the sum and the count. */
+type Series = { agent: string; outcome: string; counts: Float64Array; sum: number; count: number };
+
+/** A source's call durations and its channel subscription: one per source. */
+type Calls = { durations: CallDurations; stop: () => void };
 const CALLS = new WeakMap<CircuitMetricsSource, Calls>();
 
-/** The source's call-duration histogram, subscribed to the call:end channel on first use. */
-function callDurations(source: CircuitMetricsSource, buckets: number[]): Histogram<'agent' | 'outcome'> {
+/** The source's call durations, subscribed to the call:end channel on first use. */
+function callDurations(source: CircuitMetricsSource, bounds: readonly number[]): CallDurations {
   let calls = CALLS.get(source);
   if (!calls) {
-    const histogram = new Histogram({
-      name: CALL_DURATION_FAMILY,
-      help: 'Duration of execute calls by outcome: success, failure, timeout, aborted, rejected (the breaker answered without calling).',
-      labelNames: ['agent', 'outcome'] as const,
-      buckets,
-      registers: [],
-    });
+    const durations = new CallDurations(bounds);
     const onEnd = (message: unknown) => {
       const m = message as CallEndMessage;
-      histogram.observe({ agent: m.agent, outcome: m.outcome }, m.durationMs / 1000);
+      durations.observe(m.agent, m.outcome, m.durationMs / 1000);
     };
     diagnostics.subscribe('agent-circuit-breaker:call:end', onEnd);
-    calls = { histogram, stop: () => diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd) };
+    calls = { durations, stop: () => diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd) };
     CALLS.set(source, calls);
   }
-  return calls.histogram;
+  return calls.durations;
+}
+
+/** The options, checked: a bad one is an ERR_INVALID_ARG naming it and what is allowed. */
+function checkOptions(options: unknown): { callDurations: boolean; bounds: readonly number[] } {
+  if (options === null || typeof options !== 'object') {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitMetrics options must be an object { callDurations?, callDurationBuckets? } (got ${describe(options)})`);
+  }
+  const { callDurations = false, callDurationBuckets = CALL_DURATION_BUCKETS, ...rest } = options as CircuitMetricsOptions;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `unknown registerCircuitMetrics option ${JSON.stringify(unknown[0])}: the options are callDurations, callDurationBuckets`);
+  }
+  if (typeof callDurations !== 'boolean') {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `options.callDurations must be true or false (got ${describe(callDurations)})`);
+  }
+  const ok =
+    Array.isArray(callDurationBuckets) &&
+    callDurationBuckets.length > 0 &&
+    callDurationBuckets.length <= 100 &&
+    callDurationBuckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > callDurationBuckets[i - 1]));
+  if (!ok) {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `options.callDurationBuckets must be 1 to 100 increasing finite numbers of seconds above 0 (got ${describe(callDurationBuckets)})`);
+  }
+  return { callDurations, bounds: Object.freeze([...callDurationBuckets]) };
 }
 
 /**
@@ -220,6 +290,7 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
   registry: Registry<C> = new Registry() as Registry<C>,
   options: CircuitMetricsOptions = {},
 ): Registry<C> {
+  const checked = checkOptions(options);
   let scrape: Row[] | undefined;
   const current = () => {
     if (!scrape) {
@@ -241,11 +312,14 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
       });
     }
   }
-  if (options.callDurations ?? true) registry.registerMetric(callDurations(source, options.callDurationBuckets ?? CALL_DURATION_BUCKETS));
+  if (checked.callDurations) {
+    const durations = callDurations(source, checked.bounds);
+    register(registry, CALL_DURATION_HELP, () => durations.values());
+  }
   return registry;
 }
 
-/** Stops observing call durations for `source` (its histogram keeps its counts). */
+/** Stops observing call durations for `source` (its registries keep the counts they have). */
 export function stopCallDurations(source: CircuitMetricsSource): void {
   CALLS.get(source)?.stop();
   CALLS.delete(source);

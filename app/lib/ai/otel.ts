@@ -184,7 +184,8 @@ async function create(
         // Fleet mode's instruments exist only when it is on.
         ...(current().fleet ? { fleet: () => current().fleet?.status() } : {}),
       },
-      { meter: provider.getMeter('agent-circuit-breaker') },
+      // The agents' calls take milliseconds: the call-duration histogram's cost per call is noise here.
+      { meter: provider.getMeter('agent-circuit-breaker'), callDurations: true },
     );
   } catch (error) {
     await provider.shutdown().catch(() => undefined);

@@ -30,8 +30,9 @@ export function metricsRegistry(accept: string | null = null): Registry | Regist
   const registries = (holder[GLOBAL] ??= (() => {
     const from = source();
     return {
-      text: registerCircuitMetrics(from),
-      openMetrics: registerCircuitMetrics(from, openMetricsRegistry()),
+      // The agents' calls take milliseconds: the call-duration histogram's cost per call is noise here.
+      text: registerCircuitMetrics(from, undefined, { callDurations: true }),
+      openMetrics: registerCircuitMetrics(from, openMetricsRegistry(), { callDurations: true }),
     };
   })());
   return wantsOpenMetrics(accept) ? registries.openMetrics : registries.text;
