@@ -237,7 +237,7 @@ describe('call-duration histogram', () => {
     jest.restoreAllMocks();
   }
 
-  test('each call lands under its outcome: success, failure, timeout, aborted, rejected (with or without a fallback)', async () => {
+  test('each call lands under the outcome the breaker counted (the words of calls_total): success, failure (a timeout too), released (an abort), rejected (with or without a fallback)', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock(), defaults: { failureThreshold: 3 } });
     const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     await everyOutcome(breakers);
@@ -245,17 +245,18 @@ describe('call-duration histogram', () => {
     const e = await scrape(registry);
     expect(e.types.get(CALL_DURATION_FAMILY)).toBe('histogram');
     const counts = Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`, { agent: 'amazon' }).map((s) => [s.labels.outcome, s.value]));
-    expect(counts).toEqual({ success: 1, failure: 1, timeout: 1, aborted: 1, rejected: 3 });
+    expect(counts).toEqual({ success: 1, failure: 2, released: 1, rejected: 3 });
+    for (const [outcome, n] of Object.entries(counts)) expect(value(e, 'agent_circuit_calls_total', { agent: 'amazon', outcome })).toBe(n);
     for (const [outcome, n] of Object.entries(counts)) {
       const b = buckets(e, CALL_DURATION_FAMILY, { agent: 'amazon', outcome });
       expect(b.map(([le]) => le)).toEqual([...CALL_DURATION_BUCKETS.map(String), '+Inf']);
       expect(b[b.length - 1][1]).toBe(n);
     }
     // Durations under fake timers: the timeout took 0.5 s, the abort 0.1 s, the rest no time.
-    expect(value(e, `${CALL_DURATION_FAMILY}_sum`, { agent: 'amazon', outcome: 'timeout' })).toBeCloseTo(0.5, 9);
-    expect(value(e, `${CALL_DURATION_FAMILY}_sum`, { agent: 'amazon', outcome: 'aborted' })).toBeCloseTo(0.1, 9);
-    expect(value(e, `${CALL_DURATION_FAMILY}_bucket`, { agent: 'amazon', outcome: 'timeout', le: '0.25' })).toBe(0);
-    expect(value(e, `${CALL_DURATION_FAMILY}_bucket`, { agent: 'amazon', outcome: 'timeout', le: '0.5' })).toBe(1);
+    expect(value(e, `${CALL_DURATION_FAMILY}_sum`, { agent: 'amazon', outcome: 'failure' })).toBeCloseTo(0.5, 9);
+    expect(value(e, `${CALL_DURATION_FAMILY}_sum`, { agent: 'amazon', outcome: 'released' })).toBeCloseTo(0.1, 9);
+    expect(value(e, `${CALL_DURATION_FAMILY}_bucket`, { agent: 'amazon', outcome: 'failure', le: '0.25' })).toBe(1);
+    expect(value(e, `${CALL_DURATION_FAMILY}_bucket`, { agent: 'amazon', outcome: 'failure', le: '0.5' })).toBe(2);
     expect(value(e, `${CALL_DURATION_FAMILY}_sum`, { agent: 'amazon', outcome: 'success' })).toBe(0);
     // The breaker's own counts agree: one success, two failures (one a timeout), the abort released, three rejections.
     expect(value(e, 'agent_circuit_calls_total', { agent: 'amazon', outcome: 'success' })).toBe(1);
@@ -268,7 +269,7 @@ describe('call-duration histogram', () => {
   const honoursSignal = (signal: AbortSignal) =>
     new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
-  test('a function that honours its signal still lands under timeout or aborted (with timeoutMs)', async () => {
+  test('a function that honours its signal still lands under failure (timeout) or released (abort), with timeoutMs', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     fakeTimers();
@@ -281,10 +282,10 @@ describe('call-duration histogram', () => {
     expect(await aborted).toBe('ERR_ABORTED');
     jest.useRealTimers();
     const e = await scrape(registry);
-    expect(Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value]))).toEqual({ timeout: 1, aborted: 1 });
+    expect(Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value]))).toEqual({ failure: 1, released: 1 });
   });
 
-  test("a caller's abort without timeoutMs, fn passing the signal on (as fetch does), lands under aborted, not failure", async () => {
+  test("a caller's abort without timeoutMs, fn passing the signal on (as fetch does), lands under released, not failure", async () => {
     // The breaker releases the call (nothing counted) and the promise rejects with ERR_ABORTED.
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
@@ -295,17 +296,43 @@ describe('call-duration histogram', () => {
     const e = await scrape(registry);
     expect(value(e, 'agent_circuit_calls_total', { agent: 'amazon', outcome: 'released' })).toBe(1);
     expect(value(e, 'agent_circuit_calls_total', { agent: 'amazon', outcome: 'failure' })).toBe(0);
-    expect(Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value]))).toEqual({ aborted: 1 });
+    expect(Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value]))).toEqual({ released: 1 });
   });
 
-  test('a signal aborted before the call is a rejected call (fn never ran)', async () => {
+  test("an error the classifier does not count is released; another breaker's abort error is a failure", async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon', 'shein'], clock: new ManualClock(), classifyError: (e: unknown) => ((e as Error).message === 'ignore me' ? null : 'error') });
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
+    await breakers.execute('amazon', () => Promise.reject(new Error('ignore me'))).catch(ignore);
+    // shein's abort error, rethrown inside amazon's call: amazon counts it as a failure.
+    const sheinAbort = await breakers.execute('shein', async () => 'x', { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    await breakers.execute('amazon', () => Promise.reject(sheinAbort)).catch(ignore);
+    const e = await scrape(registry);
+    const counts = Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`, { agent: 'amazon' }).map((s) => [s.labels.outcome, s.value]));
+    expect(counts).toEqual({ released: 1, failure: 1 });
+    for (const [outcome, n] of Object.entries(counts)) expect(value(e, 'agent_circuit_calls_total', { agent: 'amazon', outcome })).toBe(n);
+  });
+
+  test('a foreign message on the call:end channel is ignored: no crash, no NaN, no made-up outcome', async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
+    const channel = diagnostics.channel('agent-circuit-breaker:call:end');
+    for (const m of [null, 'x', { agent: 'amazon', durationMs: 'x', outcome: 'success' }, { agent: 'amazon', durationMs: 1 }, { agent: 'amazon', durationMs: -1, outcome: 'success' }, { agent: 7, durationMs: 1, outcome: 'success' }]) {
+      expect(() => channel.publish(m)).not.toThrow();
+    }
+    await breakers.execute('amazon', async () => 'ok');
+    const e = await scrape(registry);
+    expect(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value])).toEqual([['success', 1]]);
+    expect(Number.isFinite(value(e, `${CALL_DURATION_FAMILY}_sum`, { agent: 'amazon', outcome: 'success' }))).toBe(true);
+  });
+
+  test('a signal aborted before the call is released (fn never ran, and the breaker refused nothing)', async () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
     const fn = jest.fn(async () => 'ok');
     await expect(breakers.execute('amazon', fn, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     expect(fn).not.toHaveBeenCalled();
     const e = await scrape(registry);
-    expect(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value])).toEqual([['rejected', 1]]);
+    expect(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => [s.labels.outcome, s.value])).toEqual([['released', 1]]);
   });
 
   test("a stand-alone CircuitBreaker's calls are counted too (the channel is process-wide)", async () => {
@@ -616,7 +643,7 @@ describe('promtool', () => {
     const e = parse(text);
     expect(value(e, 'agent_circuit_recovery_seconds_count', { agent: 'amazon' })).toBe(1);
     expect(new Set(series(e, `${CALL_DURATION_FAMILY}_count`).map((s) => s.labels.outcome))).toEqual(
-      new Set(['success', 'failure', 'timeout', 'aborted', 'rejected']),
+      new Set(['success', 'failure', 'released', 'rejected']),
     );
     const run = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });

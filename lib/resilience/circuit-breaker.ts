@@ -91,6 +91,8 @@ export class CircuitBreaker {
   private readonly slot: Slot;
   /** Calls with a signal or a timeout. */
   private readonly calls: Calls;
+  /** Calls refused so far (by `rejected`): how a traced call learns that it was refused. */
+  private refusals = 0;
 
   constructor(options: CircuitBreakerOptions | Attachment = {}) {
     let at: Attachment;
@@ -189,35 +191,39 @@ export class CircuitBreaker {
 
   /**
    * `execute` while someone listens on the call channels: start and end published, with the
-   * duration and the outcome as the breaker saw it (see `CallOutcome`): fn is wrapped to learn
-   * whether it ran and how it settled, whatever a fallback made of it.
+   * duration and the outcome as the breaker counted it (see `CallOutcome`). fn is wrapped (keeping
+   * its arity) to learn whether it ran and how it settled, whatever a fallback made of it.
    */
   private traced<T, F>(fn: (signal: AbortSignal) => T | PromiseLike<T>, second: unknown): Promise<T | F> {
     const agent = this.agent;
     const start = performance.now();
     if (callStartChannel.hasSubscribers) callStartChannel.publish({ agent });
-    let ran: CallOutcome | 'running' = 'rejected';
-    const watched = (signal: AbortSignal): Promise<T> => {
+    let ran: 'no' | 'running' | 'success' | 'failure' = 'no';
+    let thrown: unknown;
+    const settle = (result: () => T | PromiseLike<T>): Promise<T> => {
       ran = 'running';
-      return new Promise<T>((resolve) => resolve(fn(signal))).then(
+      return new Promise<T>((resolve) => resolve(result())).then(
         (value) => {
           ran = 'success';
           return value;
         },
         (error: unknown) => {
           ran = 'failure';
+          thrown = error;
           throw error;
         },
       );
     };
+    // A function that declares no parameter keeps the cheaper path that makes it no signal.
+    const watched = fn.length === 0 ? () => settle(fn as () => T | PromiseLike<T>) : (signal: AbortSignal) => settle(() => fn(signal));
+    const refusalsBefore = this.refusals;
     const plain = second === undefined || typeof second === 'function';
     const run = plain ? this.executePlain(watched, second as (() => F | PromiseLike<F>) | undefined) : this.executeWith<T, F>(watched, second);
+    // Rejection is decided synchronously, inside execute.
+    const refused = this.refusals !== refusalsBefore;
     const end = (failed: boolean, error?: unknown) => {
       if (!callEndChannel.hasSubscribers) return;
-      // The caller's abort ends an admitted call however fn took it (the breaker releases the permit);
-      // still running otherwise, its timeout ended it.
-      const aborted = ran !== 'rejected' && error instanceof CallAbortedError;
-      const outcome: CallOutcome = aborted ? 'aborted' : ran !== 'running' ? ran : 'timeout';
+      const outcome = this.outcomeOfTraced(ran, refused, thrown, error);
       const message: CallEndMessage = { agent, durationMs: performance.now() - start, outcome };
       if (failed) message.error = error;
       callEndChannel.publish(message);
@@ -232,6 +238,19 @@ export class CircuitBreaker {
         throw error;
       },
     );
+  }
+
+  /** A traced call's outcome, in the words of `calls_total`: what the breaker counted. */
+  private outcomeOfTraced(ran: 'no' | 'running' | 'success' | 'failure', refused: boolean, thrown: unknown, error: unknown): CallOutcome {
+    // fn never ran: the breaker refused it, or it never reached the breaker (a bad argument, a signal aborted before).
+    if (ran === 'no') return refused ? 'rejected' : 'released';
+    // The caller's abort releases the permit, however fn took it.
+    if (error instanceof CallAbortedError && error.agent === this.agent) return 'released';
+    // Still running when the call settled: its timeout ended it, a `timeout` failure.
+    if (ran === 'running') return 'failure';
+    if (ran === 'success') return 'success';
+    // The classifier decides whether the breaker counted it (asked again here: classifiers are pure).
+    return this.engine.outcomeOf(thrown) === OUTCOME_RELEASED ? 'released' : 'failure';
   }
 
   /** A call the fast path cannot take: rejected without native code while surely OPEN, else decided natively. */
@@ -259,6 +278,7 @@ export class CircuitBreaker {
    * handler: a promise born rejected costs Node's unhandled-rejection bookkeeping, about 0.6 µs.
    */
   private rejected<F>(fallback: (() => F | PromiseLike<F>) | undefined, state: CircuitState, retryAfterMs: number, isolated: boolean): Promise<F> {
+    this.refusals++;
     if (rejectionChannel.hasSubscribers) rejectionChannel.publish({ agent: this.agent, state, retryAfterMs, isolated });
     if (fallback !== undefined) {
       try {

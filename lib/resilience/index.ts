@@ -10,6 +10,7 @@ export { CircuitBreaker } from './circuit-breaker';
 export type { CircuitBreakerOptions } from './circuit-breaker';
 export { CallAbortedError, CallTimeoutError, CircuitBreakerError, CircuitOpenError } from './errors';
 export type { ExecuteOptions } from './call';
+export { CALL_OUTCOMES, callEnded } from './instrument';
 export type { CallEndMessage, CallOutcome } from './instrument';
 export type { BreakerPolicy, PolicyContext, PolicyEvent } from './policy';
 export {

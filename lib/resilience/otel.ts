@@ -44,7 +44,7 @@
  *   is delivered, one point would be recorded, with the later duration.) Unlike the Prometheus
  *   histogram (the core's totals), it counts the recoveries from registration on.
  * - `agent_circuit.call.duration` records every `execute` from the `agent-circuit-breaker:call:end`
- *   channel, with the call's `outcome` (success, failure, timeout, aborted, rejected), as the
+ *   channel, with the call's `outcome` (success, failure, rejected, released), as the
  *   Prometheus histogram does: every breaker in the process, whichever source it belongs to.
  */
 
@@ -52,7 +52,8 @@ import diagnostics from 'node:diagnostics_channel';
 import { diag, metrics, ValueType, type Attributes, type BatchObservableCallback, type Histogram, type Meter, type Observable } from '@opentelemetry/api';
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import { CircuitBreakerError, describe } from './errors';
-import type { CallEndMessage } from './instrument';
+import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, FAMILY_HELP } from './families';
+import { callEnded } from './instrument';
 // Type-only: erased from the JavaScript, so this module never loads prom-client.
 import type { CircuitMetricsSource } from './prometheus';
 import type { MetricsTable, TransitionEvent } from './types';
@@ -118,7 +119,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.state',
     kind: 'ObservableGauge',
     unit: '1',
-    description: 'Circuit breaker state: 1 for the current state, 0 for the others.',
+    description: FAMILY_HELP.agent_circuit_state,
     attributes: ['agent', 'state'],
     prometheus: 'agent_circuit_state',
   }),
@@ -126,7 +127,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.transitions',
     kind: 'ObservableCounter',
     unit: '{transition}',
-    description: 'State transitions by from and to state (every pair from the start, at 0 until it happens).',
+    description: FAMILY_HELP.agent_circuit_transitions_total,
     attributes: ['agent', 'from', 'to'],
     prometheus: 'agent_circuit_transitions_total',
   }),
@@ -134,7 +135,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.calls',
     kind: 'ObservableCounter',
     unit: '{call}',
-    description: 'Calls by outcome: success, failure, rejected (not made), released (did not count), late (stale outcome ignored).',
+    description: FAMILY_HELP.agent_circuit_calls_total,
     attributes: ['agent', 'outcome'],
     prometheus: 'agent_circuit_calls_total',
   }),
@@ -142,7 +143,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.failures',
     kind: 'ObservableCounter',
     unit: '{call}',
-    description: 'Failed calls by reason.',
+    description: FAMILY_HELP.agent_circuit_failures_total,
     attributes: ['agent', 'reason'],
     prometheus: 'agent_circuit_failures_total',
   }),
@@ -150,7 +151,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.fallbacks',
     kind: 'ObservableCounter',
     unit: '{fallback}',
-    description: 'Fallbacks served instead of an analysis, by source: cached (last good analysis) or empty.',
+    description: FAMILY_HELP.agent_circuit_fallbacks_total,
     attributes: ['agent', 'source'],
     prometheus: 'agent_circuit_fallbacks_total',
     when: 'fallbacks',
@@ -159,7 +160,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.error_ratio',
     kind: 'ObservableGauge',
     unit: '1',
-    description: 'Failures / calls over the rolling error-rate window.',
+    description: FAMILY_HELP.agent_circuit_error_ratio,
     attributes: ['agent'],
     prometheus: 'agent_circuit_error_ratio',
   }),
@@ -167,7 +168,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.consecutive_failures',
     kind: 'ObservableGauge',
     unit: '{call}',
-    description: 'Failures in a row since the last success or close.',
+    description: FAMILY_HELP.agent_circuit_consecutive_failures,
     attributes: ['agent'],
     prometheus: 'agent_circuit_consecutive_failures',
   }),
@@ -175,7 +176,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.open_remaining',
     kind: 'ObservableGauge',
     unit: 's',
-    description: 'Seconds until an OPEN breaker lets a probe through (0 when not OPEN).',
+    description: FAMILY_HELP.agent_circuit_open_remaining_seconds,
     attributes: ['agent'],
     prometheus: 'agent_circuit_open_remaining_seconds',
   }),
@@ -183,7 +184,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.recovery.duration',
     kind: 'Histogram',
     unit: 's',
-    description: 'Recovery time: from OPEN to CLOSED again by successful probes.',
+    description: FAMILY_HELP.agent_circuit_recovery_seconds,
     attributes: ['agent'],
     prometheus: 'agent_circuit_recovery_seconds',
   }),
@@ -191,7 +192,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.call.duration',
     kind: 'Histogram',
     unit: 's',
-    description: 'Duration of execute calls by outcome: success, failure, timeout, aborted, rejected (the breaker answered without calling).',
+    description: FAMILY_HELP.agent_circuit_call_duration_seconds,
     attributes: ['agent', 'outcome'],
     prometheus: 'agent_circuit_call_duration_seconds',
     when: 'callDurations',
@@ -200,7 +201,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.redis.up',
     kind: 'ObservableGauge',
     unit: '1',
-    description: 'Fleet mode: 1 while the last sync with Redis succeeded, else 0 (the breakers then run on local rules).',
+    description: FAMILY_HELP.agent_circuit_redis_up,
     attributes: [],
     prometheus: 'agent_circuit_redis_up',
     when: 'fleet',
@@ -209,7 +210,7 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.sync.errors',
     kind: 'ObservableCounter',
     unit: '{command}',
-    description: 'Fleet mode: Redis commands that failed or timed out.',
+    description: FAMILY_HELP.agent_circuit_sync_errors_total,
     attributes: [],
     prometheus: 'agent_circuit_sync_errors_total',
     when: 'fleet',
@@ -218,18 +219,15 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     name: 'agent_circuit.remote_transitions',
     kind: 'ObservableCounter',
     unit: '{transition}',
-    description: 'Fleet mode: transitions applied here because another instance made them, by from and to state.',
+    description: FAMILY_HELP.agent_circuit_remote_transitions_total,
     attributes: ['agent', 'from', 'to'],
     prometheus: 'agent_circuit_remote_transitions_total',
     when: 'fleet',
   }),
 ]);
 
-/**
- * The call-duration histogram's bucket advice, in seconds: 5 ms to a minute (the Prometheus
- * exporter's `CALL_DURATION_BUCKETS`, written again here so that this module never loads prom-client).
- */
-export const CALL_DURATION_BOUNDARIES_S: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+/** The call-duration histogram's bucket advice, in seconds: 5 ms to a minute (the Prometheus exporter's). */
+export const CALL_DURATION_BOUNDARIES_S: readonly number[] = CALL_DURATION_BUCKETS;
 
 /** The recovery histogram's bucket advice, in seconds: the native buckets (`RECOVERY_BUCKETS_MS`), 1 s to 6 h. */
 export const RECOVERY_BOUNDARIES_S: readonly number[] = Object.freeze(RECOVERY_BUCKETS_MS.map((ms) => ms / 1000));
@@ -238,14 +236,6 @@ const TRANSITION_CHANNEL = 'agent-circuit-breaker:transition';
 const CALL_END_CHANNEL = 'agent-circuit-breaker:call:end';
 const OPTION_KEYS = ['meter', 'callDurations'];
 const METER_METHODS = ['createObservableGauge', 'createObservableCounter', 'createHistogram', 'addBatchObservableCallback', 'removeBatchObservableCallback'] as const;
-/** The calls outcomes and the table column each reads (as the Prometheus exporter's). */
-const CALL_OUTCOMES = [
-  ['success', 'successes'],
-  ['failure', 'failures'],
-  ['rejected', 'rejections'],
-  ['released', 'released'],
-  ['late', 'lateOutcomes'],
-] as const;
 /** Instruments whose values are counts: reported as integers. */
 const INTEGER_INSTRUMENTS = new Set(['agent_circuit.state', 'agent_circuit.transitions', 'agent_circuit.calls', 'agent_circuit.failures', 'agent_circuit.fallbacks', 'agent_circuit.consecutive_failures', 'agent_circuit.redis.up', 'agent_circuit.sync.errors', 'agent_circuit.remote_transitions']);
 
@@ -373,7 +363,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
     const width = table.columns.length;
     const stateCol = col('state');
     const pairCols = pairs.map(([from, to, column]) => [from, to, col(column)] as const);
-    const outcomeCols = CALL_OUTCOMES.map(([outcome, column]) => [outcome, col(column)] as const);
+    const outcomeCols = CALLS_COLUMNS.map(([outcome, column]) => [outcome, col(column)] as const);
     const reasonCols = FAILURE_REASONS.map((reason) => [reason, col(`failures:${reason}`)] as const);
     const ratioCol = col('errorRate:ratio');
     const consecutiveCol = col('consecutiveFailures');
@@ -436,7 +426,8 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
 
   const callDuration = histograms.get('agent_circuit.call.duration');
   const onCallEnd = (message: unknown) => {
-    const m = message as CallEndMessage;
+    const m = callEnded(message);
+    if (!m) return;
     const attributes: Attributes = { agent: m.agent, outcome: m.outcome };
     callDuration!.record(m.durationMs / 1000, attributes);
   };

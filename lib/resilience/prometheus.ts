@@ -14,7 +14,8 @@ import { Registry, type Metric, type PrometheusContentType, type RegistryContent
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import type { FleetStatus } from './fleet';
 import { CircuitBreakerError, describe } from './errors';
-import type { CallEndMessage } from './instrument';
+import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, FAMILY_HELP } from './families';
+import { callEnded } from './instrument';
 import type { MetricsTable } from './types';
 
 /** What the metrics are read from at scrape time. */
@@ -36,11 +37,10 @@ export interface CircuitMetricsOptions {
    */
   callDurations?: boolean;
   /** The call-duration histogram's upper bounds, in seconds. */
-  callDurationBuckets?: number[];
+  callDurationBuckets?: readonly number[];
 }
 
-/** The call-duration histogram's default upper bounds, in seconds: 5 ms to a minute. */
-export const CALL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export { CALL_DURATION_BUCKETS };
 
 type Labels = Record<string, string | number>;
 type Value = { value: number; labels: Labels; metricName?: string };
@@ -49,13 +49,6 @@ type Row = { agent: string; get(column: string): number };
 type FamilyType = 'gauge' | 'counter' | 'histogram';
 type Family = { name: string; help: string; type: FamilyType; values: (row: Row, src: CircuitMetricsSource) => Value[] };
 
-const OUTCOMES = [
-  ['success', 'successes'],
-  ['failure', 'failures'],
-  ['rejected', 'rejections'],
-  ['released', 'released'],
-  ['late', 'lateOutcomes'],
-] as const;
 
 /** The recovery histogram's samples: cumulative buckets in seconds, +Inf, sum and count. */
 function recoveryValues(r: Row): Value[] {
@@ -73,31 +66,31 @@ function recoveryValues(r: Row): Value[] {
 export const FAMILIES: Family[] = [
   {
     name: 'agent_circuit_state',
-    help: 'Circuit breaker state: 1 for the current state, 0 for the others.',
+    help: FAMILY_HELP.agent_circuit_state,
     type: 'gauge',
     values: (r) => STATES.map((state, code) => ({ value: r.get('state') === code ? 1 : 0, labels: { agent: r.agent, state } })),
   },
   {
     name: 'agent_circuit_transitions_total',
-    help: 'State transitions by from and to state (every pair from the start, at 0 until it happens).',
+    help: FAMILY_HELP.agent_circuit_transitions_total,
     type: 'counter',
     values: (r) => STATES.flatMap((from) => STATES.map((to) => ({ value: r.get(`transitions:${from}->${to}`), labels: { agent: r.agent, from, to } }))),
   },
   {
     name: 'agent_circuit_calls_total',
-    help: 'Calls by outcome: success, failure, rejected (not made), released (did not count), late (stale outcome ignored).',
+    help: FAMILY_HELP.agent_circuit_calls_total,
     type: 'counter',
-    values: (r) => OUTCOMES.map(([outcome, column]) => ({ value: r.get(column), labels: { agent: r.agent, outcome } })),
+    values: (r) => CALLS_COLUMNS.map(([outcome, column]) => ({ value: r.get(column), labels: { agent: r.agent, outcome } })),
   },
   {
     name: 'agent_circuit_failures_total',
-    help: 'Failed calls by reason.',
+    help: FAMILY_HELP.agent_circuit_failures_total,
     type: 'counter',
     values: (r) => FAILURE_REASONS.map((reason) => ({ value: r.get(`failures:${reason}`), labels: { agent: r.agent, reason } })),
   },
   {
     name: 'agent_circuit_fallbacks_total',
-    help: 'Fallbacks served instead of an analysis, by source: cached (last good analysis) or empty.',
+    help: FAMILY_HELP.agent_circuit_fallbacks_total,
     type: 'counter',
     values: (r, src) => {
       if (!src.fallbacks) return [];
@@ -110,25 +103,25 @@ export const FAMILIES: Family[] = [
   },
   {
     name: 'agent_circuit_error_ratio',
-    help: 'Failures / calls over the rolling error-rate window.',
+    help: FAMILY_HELP.agent_circuit_error_ratio,
     type: 'gauge',
     values: (r) => [{ value: r.get('errorRate:ratio'), labels: { agent: r.agent } }],
   },
   {
     name: 'agent_circuit_consecutive_failures',
-    help: 'Failures in a row since the last success or close.',
+    help: FAMILY_HELP.agent_circuit_consecutive_failures,
     type: 'gauge',
     values: (r) => [{ value: r.get('consecutiveFailures'), labels: { agent: r.agent } }],
   },
   {
     name: 'agent_circuit_open_remaining_seconds',
-    help: 'Seconds until an OPEN breaker lets a probe through (0 when not OPEN).',
+    help: FAMILY_HELP.agent_circuit_open_remaining_seconds,
     type: 'gauge',
     values: (r) => [{ value: r.get('openRemainingMs') / 1000, labels: { agent: r.agent } }],
   },
   {
     name: 'agent_circuit_recovery_seconds',
-    help: 'Recovery time: from OPEN to CLOSED again by successful probes.',
+    help: FAMILY_HELP.agent_circuit_recovery_seconds,
     type: 'histogram',
     values: recoveryValues,
   },
@@ -140,19 +133,19 @@ type FleetFamily = { name: string; help: string; type: FamilyType; values: (flee
 export const FLEET_FAMILIES: FleetFamily[] = [
   {
     name: 'agent_circuit_redis_up',
-    help: 'Fleet mode: 1 while the last sync with Redis succeeded, else 0 (the breakers then run on local rules).',
+    help: FAMILY_HELP.agent_circuit_redis_up,
     type: 'gauge',
     values: (f) => [{ value: f.connected ? 1 : 0, labels: {} }],
   },
   {
     name: 'agent_circuit_sync_errors_total',
-    help: 'Fleet mode: Redis commands that failed or timed out.',
+    help: FAMILY_HELP.agent_circuit_sync_errors_total,
     type: 'counter',
     values: (f) => [{ value: f.syncErrors, labels: {} }],
   },
   {
     name: 'agent_circuit_remote_transitions_total',
-    help: 'Fleet mode: transitions applied here because another instance made them, by from and to state.',
+    help: FAMILY_HELP.agent_circuit_remote_transitions_total,
     type: 'counter',
     values: (f) => f.remoteTransitions.map(({ agent, from, to, count }) => ({ value: count, labels: { agent, from, to } })),
   },
@@ -163,7 +156,7 @@ export const CALL_DURATION_FAMILY = 'agent_circuit_call_duration_seconds';
 
 const CALL_DURATION_HELP = {
   name: CALL_DURATION_FAMILY,
-  help: 'Duration of execute calls by outcome: success, failure, timeout, aborted, rejected (the breaker answered without calling).',
+  help: FAMILY_HELP.agent_circuit_call_duration_seconds,
   type: 'histogram' as const,
 };
 
@@ -246,8 +239,8 @@ function callDurations(source: CircuitMetricsSource, bounds: readonly number[]):
   if (!calls) {
     const durations = new CallDurations(bounds);
     const onEnd = (message: unknown) => {
-      const m = message as CallEndMessage;
-      durations.observe(m.agent, m.outcome, m.durationMs / 1000);
+      const m = callEnded(message);
+      if (m) durations.observe(m.agent, m.outcome, m.durationMs / 1000);
     };
     diagnostics.subscribe('agent-circuit-breaker:call:end', onEnd);
     calls = { durations, stop: () => diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd) };
