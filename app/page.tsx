@@ -16,7 +16,7 @@ export default function Page() {
     <main>
       <h1>Agent circuit breakers</h1>
       <p className="lede">
-        One breaker per marketplace agent. CLOSED: calls go through. OPEN: calls get fallbacks until the retry time. HALF-OPEN: a few probes
+        One breaker per marketplace agent. CLOSED: calls go through. OPEN: calls get fallbacks until the retry time. HALF_OPEN: a few probes
         decide.
       </p>
       <noscript>

@@ -190,7 +190,7 @@ describe('the dashboard with DIAGNOSTICS_TOKEN set', () => {
     expect(text).toContain('OPEN'); // the state in words, not colour alone
     expect(text).toContain('5 / 5');
     expect(text).toMatch(/open after 5 consecutive HTTP 5xx answers/);
-    expect(text).toMatch(/CLOSED → OPEN \(failure threshold\)/);
+    expect(text).toMatch(/CLOSED → OPEN \(failure_threshold\)/);
     expect(text).toContain('Fallbacks served5 (5 cached, 0 empty)');
     expect(await amazon.locator('svg[role="img"]').getAttribute('aria-label')).toMatch(/^error rate 83 %/); // 5 failures of 6 calls
     for (const other of AGENTS.filter((a) => a !== 'amazon')) expect(await card(page, other).getAttribute('data-state')).toBe('CLOSED');
@@ -215,7 +215,7 @@ describe('the dashboard with DIAGNOSTICS_TOKEN set', () => {
     await page.waitForSelector('[data-agent="amazon"][data-state="HALF_OPEN"]', { timeout: Math.max(0, due - Date.now()) + 2000 });
     expect(Date.now() - due).toBeLessThanOrEqual(2000);
     expect(sim!.requests('amazon')).toBe(seen);
-    expect(await card(page, 'amazon').textContent()).toMatch(/OPEN → HALF-OPEN \(open timeout elapsed\)/);
+    expect(await card(page, 'amazon').textContent()).toMatch(/OPEN → HALF_OPEN \(open_timeout_elapsed\)/);
   });
 
   test('Hold open, then Reset, each after a confirmation, with the result announced', async () => {

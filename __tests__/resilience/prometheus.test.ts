@@ -416,6 +416,28 @@ describe('options', () => {
   });
 });
 
+describe('registration', () => {
+  test('a registry that already has the families is refused before anything is added; bad sources are refused', () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = registerCircuitMetrics({ breakers });
+    const before = registry.getMetricsAsArray().length;
+    expect(() => registerCircuitMetrics({ breakers }, registry)).toThrow(/the registry already has a metric named agent_circuit_state/);
+    expect(registry.getMetricsAsArray()).toHaveLength(before);
+    for (const bad of [null, {}, { breakers: {} }, { breakers: { metricsTable: 1 } }]) {
+      expect(() => registerCircuitMetrics(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
+    }
+  });
+
+  test('two sources over the same breakers share one subscription; other buckets for them are refused', async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const a = registerCircuitMetrics(track({ breakers }), undefined, ON);
+    const b = registerCircuitMetrics(track({ breakers }), undefined, ON);
+    expect(() => registerCircuitMetrics(track({ breakers }), undefined, { callDurations: true, callDurationBuckets: [1, 2] })).toThrow(/callDurationBuckets differ/);
+    await breakers.execute('amazon', async () => 'ok');
+    for (const registry of [a, b]) expect(value(await scrape(registry), `${CALL_DURATION_FAMILY}_count`, { agent: 'amazon', outcome: 'success' })).toBe(1);
+  });
+});
+
 describe('OpenMetrics', () => {
   const COUNTERS = [
     'agent_circuit_transitions',
@@ -485,7 +507,7 @@ describe('OpenMetrics', () => {
     expect(omRaw + textRaw).not.toMatch(/_total_total/);
   });
 
-  test("wantsOpenMetrics: Prometheus's own Accept header yes; text/plain, none, */* and q=0 no", () => {
+  test("wantsOpenMetrics: Prometheus's own Accept header yes; text/plain, none, */*, q=0 and a lower q than text no", () => {
     const prometheus =
       'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
     expect(wantsOpenMetrics(prometheus)).toBe(true);
@@ -496,6 +518,10 @@ describe('OpenMetrics', () => {
     expect(wantsOpenMetrics('*/*')).toBe(false);
     expect(wantsOpenMetrics('application/openmetrics-text;q=0')).toBe(false);
     expect(wantsOpenMetrics('application/openmetrics-text;version=1.0.0;q=0.0')).toBe(false);
+    // Parameters in any case and spacing; the text format preferred by q wins.
+    expect(wantsOpenMetrics('application/openmetrics-text; Q = 0')).toBe(false);
+    expect(wantsOpenMetrics('text/plain;q=1, application/openmetrics-text;q=0.001')).toBe(false);
+    expect(wantsOpenMetrics('text/plain;q=0.2, Application/OpenMetrics-Text;q=0.9')).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@
 import { useId } from 'react';
 import { ActionButtons } from './ActionButtons';
 import { Countdown } from './Countdown';
-import { duration, hhmmss, stateWord } from './format';
+import { duration, hhmmss } from './format';
 import { Sparkline } from './Sparkline';
 import { TransitionList } from './TransitionList';
 import type { AgentDiagnostics, Notice } from './types';
@@ -53,7 +53,7 @@ function LastRemote({ fleet }: { fleet: AgentDiagnostics['fleet'] }) {
   if (!last) return <>none</>;
   return (
     <>
-      {stateWord(last.to)} from <code>{last.origin}</code> at <time dateTime={last.at}>{hhmmss(last.at)}</time>
+      {last.to} from <code>{last.origin}</code> at <time dateTime={last.at}>{hhmmss(last.at)}</time>
     </>
   );
 }
@@ -66,7 +66,7 @@ export function AgentCard({ agent, d, serverNow, receivedAt, ratios, slots, flee
     <article className="card" data-agent={agent} data-state={d.state} aria-labelledby={headingId}>
       <header className="card-head">
         <h2 id={headingId}>{agent}</h2>
-        <p className="state">{stateWord(d.state)}</p>
+        <p className="state">{d.state}</p>
       </header>
       <p className="recommendation">{d.recommendation}</p>
       <dl className="figures">

@@ -34,7 +34,7 @@ export function Board({ view, token, onNotice }: BoardProps) {
             d={d}
             serverNow={serverNow}
             receivedAt={receivedAt}
-            ratios={view.history[agent] ?? []}
+            ratios={Object.hasOwn(view.history, agent) ? view.history[agent] : []}
             slots={HISTORY_LENGTH}
             fleetMode={doc.fleet !== null}
             token={token}

@@ -1,4 +1,4 @@
-import { hhmmss, stateWord } from './format';
+import { hhmmss } from './format';
 import type { RecentTransition } from './types';
 
 /** How many recent transitions a card lists. */
@@ -14,8 +14,8 @@ export function TransitionList({ transitions }: { transitions: RecentTransition[
         .reverse()
         .map((t, i) => (
           <li key={`${i}-${t.at}`}>
-            <time dateTime={t.at}>{hhmmss(t.at)}</time> {stateWord(t.from)} → {stateWord(t.to)}{' '}
-            <span className="reason">({t.reason.replace(/_/g, ' ')})</span>
+            <time dateTime={t.at}>{hhmmss(t.at)}</time> {t.from} → {t.to}{' '}
+            <span className="reason">(<code>{t.reason}</code>)</span>
           </li>
         ))}
     </ol>

@@ -20,7 +20,3 @@ export function percent(ratio: number): string {
   return `${Math.round(ratio * 100)} %`;
 }
 
-/** A state for reading: `HALF_OPEN` as `HALF-OPEN`. */
-export function stateWord(state: string): string {
-  return state.replace('_', '-');
-}

@@ -42,7 +42,7 @@ const EMPTY: Snapshot = { token: null, doc: null, receivedAt: 0, history: {}, er
 /** Appends each agent's current error-rate ratio to its history, keeping the last HISTORY_LENGTH. */
 function extend(history: Record<string, number[]>, doc: DiagnosticsDocument): Record<string, number[]> {
   return Object.fromEntries(
-    Object.entries(doc.agents).map(([agent, d]) => [agent, [...(history[agent] ?? []), d.metrics.errorRate.ratio].slice(-HISTORY_LENGTH)]),
+    Object.entries(doc.agents).map(([agent, d]) => [agent, [...(Object.hasOwn(history, agent) ? history[agent] : []), d.metrics.errorRate.ratio].slice(-HISTORY_LENGTH)]),
   );
 }
 

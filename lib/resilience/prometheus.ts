@@ -229,13 +229,16 @@ class CallDurations {
 /** One series of the call-duration histogram: a count per bucket (not cumulative), the sum and the count. */
 type Series = { agent: string; outcome: string; counts: Float64Array; sum: number; count: number };
 
-/** A source's call durations and its channel subscription: one per source. */
+/** Call durations and their channel subscription: one per set of breakers (`source.breakers`). */
 type Calls = { durations: CallDurations; stop: () => void };
-const CALLS = new WeakMap<CircuitMetricsSource, Calls>();
+const CALLS = new WeakMap<object, Calls>();
 
-/** The source's call durations, subscribed to the call:end channel on first use. */
+/** The breakers' call durations, subscribed to the call:end channel on first use; the same bounds every time. */
 function callDurations(source: CircuitMetricsSource, bounds: readonly number[]): CallDurations {
-  let calls = CALLS.get(source);
+  let calls = CALLS.get(source.breakers);
+  if (calls && (calls.durations.bounds.length !== bounds.length || calls.durations.bounds.some((b, i) => b !== bounds[i]))) {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `options.callDurationBuckets differ from those these breakers' call durations already use (${calls.durations.bounds.join(', ')})`);
+  }
   if (!calls) {
     const durations = new CallDurations(bounds);
     const onEnd = (message: unknown) => {
@@ -244,7 +247,7 @@ function callDurations(source: CircuitMetricsSource, bounds: readonly number[]):
     };
     diagnostics.subscribe('agent-circuit-breaker:call:end', onEnd);
     calls = { durations, stop: () => diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd) };
-    CALLS.set(source, calls);
+    CALLS.set(source.breakers, calls);
   }
   return calls.durations;
 }
@@ -275,8 +278,10 @@ function checkOptions(options: unknown): { callDurations: boolean; bounds: reado
 
 /**
  * Adds the breaker metric families to `registry` (a user's own, or a new one; Prometheus text or
- * OpenMetrics), read from `source` at every scrape. Calling it again with the same source and
- * another registry shares one call-duration histogram. Returns the registry.
+ * OpenMetrics), read from `source` at every scrape. Calling it again for the same breakers and
+ * another registry shares one call-duration histogram (with the same buckets). Refuses a bad source
+ * or option, or a registry that already has these families, with ERR_INVALID_ARG before adding
+ * anything. Returns the registry.
  */
 export function registerCircuitMetrics<C extends RegistryContentType = PrometheusContentType>(
   source: CircuitMetricsSource,
@@ -284,6 +289,11 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
   options: CircuitMetricsOptions = {},
 ): Registry<C> {
   const checked = checkOptions(options);
+  if (source === null || typeof source !== 'object' || typeof source.breakers?.metricsTable !== 'function') {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitMetrics source must be { breakers, fallbacks?, fleet? } with breakers an AgentCircuitBreaker (got ${describe(source)})`);
+  }
+  const fleet = source.fleet;
+  checkFree(registry, [...FAMILIES, ...(fleet ? FLEET_FAMILIES : []), ...(checked.callDurations ? [CALL_DURATION_HELP] : [])].map((f) => f.name));
   let scrape: Row[] | undefined;
   const current = () => {
     if (!scrape) {
@@ -296,7 +306,6 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
     return scrape;
   };
   for (const family of FAMILIES) register(registry, family, () => current().flatMap((row) => family.values(row, source)));
-  const fleet = source.fleet;
   if (fleet) {
     for (const family of FLEET_FAMILIES) {
       register(registry, family, () => {
@@ -312,8 +321,16 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
   return registry;
 }
 
-/** Stops observing call durations for `source` (its registries keep the counts they have). */
+/** Stops observing call durations for `source`'s breakers (its registries keep the counts they have). */
 export function stopCallDurations(source: CircuitMetricsSource): void {
-  CALLS.get(source)?.stop();
-  CALLS.delete(source);
+  CALLS.get(source.breakers)?.stop();
+  CALLS.delete(source.breakers);
+}
+
+/** Refuses a registry that already holds one of the families, before anything is added to it. */
+function checkFree(registry: Registry<RegistryContentType>, names: string[]): void {
+  const taken = names.find((name) => registry.getSingleMetric(name) !== undefined);
+  if (taken !== undefined) {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `the registry already has a metric named ${taken}: register the breaker metrics once per registry`);
+  }
 }

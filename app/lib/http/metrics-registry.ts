@@ -45,11 +45,19 @@ export function openMetricsRegistry(): Registry<OpenMetricsContentType> {
   return registry;
 }
 
-/** Whether an `Accept` header asks for OpenMetrics (any q above 0), as Prometheus's scraper does. */
+/**
+ * Whether an `Accept` header prefers OpenMetrics: its q (default 1) above 0 and at least that of
+ * the text format (`text/plain`, `text/*` or `*\/*`), as Prometheus's own header asks.
+ */
 export function wantsOpenMetrics(accept: string | null): boolean {
-  return (accept ?? '').split(',').some((part) => {
-    const [type, ...params] = part.trim().split(';').map((s) => s.trim());
-    const q = params.find((p) => p.startsWith('q='));
-    return type.toLowerCase() === 'application/openmetrics-text' && (q === undefined || Number(q.slice(2)) > 0);
-  });
+  let openMetrics = 0;
+  let text = 0;
+  for (const range of (accept ?? '').split(',')) {
+    const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+    const qParam = params.map((p) => p.split('=').map((s) => s.trim())).find(([k]) => k === 'q');
+    const q = qParam ? Number(qParam[1]) || 0 : 1;
+    if (type === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
+    else if (type === 'text/plain' || type === 'text/*' || type === '*/*') text = Math.max(text, q);
+  }
+  return openMetrics > 0 && openMetrics >= text;
 }
