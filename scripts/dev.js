@@ -11,7 +11,8 @@
 // - Builds the native addon first when none is built (needs cargo); an edit to src/*.rs needs
 //   `npm run build:native` and a restart of this script.
 //
-// PORT (3000), AGENT_BASE_PORT (4101) and AGENT_CONTROL_PORT (4100) choose the ports (0: any free).
+// PORT (3000) is the app's port; AGENT_BASE_PORT (4101) and AGENT_CONTROL_PORT (4100) the agents'
+// (0: any free port).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -20,6 +21,16 @@ const { startAgents, agentEnv } = require('./agent-sim');
 
 const root = path.resolve(__dirname, '..');
 const port = process.env.PORT ?? '3000';
+/** The child processes (tsc, next dev): none outlives this script, whichever way it ends. */
+const children = new Set();
+process.on('exit', () => children.forEach((child) => child.kill('SIGTERM')));
+
+function spawnChild(command, args, options) {
+  const child = spawn(command, args, options);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
 
 function run(command, args) {
   const r = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
@@ -33,14 +44,18 @@ function ensureNative() {
   run('npm', ['run', 'build:native']);
 }
 
-/** `next dev`, restartable: each start loads the library installed at that moment. */
-function nextDev(env) {
+/**
+ * `next dev`, restartable: each start loads the library installed at that moment. Restarts run one
+ * after another. If next dev ends by itself (a crash, a signal), `ended` is called with its code.
+ */
+function nextDev(env, ended) {
   let child;
-  let stopping;
+  let stopping = false;
+  let queue = Promise.resolve();
   const start = () => {
-    child = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'dev', '-p', port, '-H', '127.0.0.1'], { cwd: root, env, stdio: 'inherit' });
+    child = spawnChild(process.execPath, [require.resolve('next/dist/bin/next'), 'dev', '-p', port, '-H', '127.0.0.1'], { cwd: root, env, stdio: 'inherit' });
     child.on('exit', (code, signal) => {
-      if (!stopping && signal === null) process.exit(code ?? 0); // next dev ended by itself
+      if (!stopping) ended(code ?? (signal ? 1 : 0), signal);
     });
   };
   const stop = () =>
@@ -54,12 +69,18 @@ function nextDev(env) {
       child.kill('SIGTERM');
     });
   start();
-  return { restart: () => stop().then(start), stop };
+  return {
+    restart: () => (queue = queue.then(stop).then(start)),
+    stop: () => (queue = queue.then(stop)),
+  };
 }
 
-/** `tsc --watch` on the library; calls `compiled` after each compile without errors. */
+/**
+ * `tsc --watch` on the library; calls `compiled(ok)` after each compile: `ok` false when it had type
+ * errors (tsc still wrote the JavaScript).
+ */
 function watchLibrary(compiled) {
-  const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc'), '--watch', '--preserveWatchOutput', '-p', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const tsc = spawnChild(process.execPath, [require.resolve('typescript/bin/tsc'), '--watch', '--preserveWatchOutput', '-p', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   tsc.stdout.on('data', (chunk) => {
     buffered += chunk.toString();
@@ -67,8 +88,8 @@ function watchLibrary(compiled) {
     buffered = lines.pop();
     for (const line of lines) {
       if (/error TS\d+/.test(line)) console.log(`dev: ${line.trim()}`);
-      if (/Found 0 errors/.test(line)) compiled();
-      else if (/Found \d+ errors?/.test(line)) console.log('dev: the library has type errors: next dev keeps the last good build');
+      if (/Found 0 errors/.test(line)) compiled(true);
+      else if (/Found \d+ errors?/.test(line)) compiled(false);
     }
   });
   return tsc;
@@ -90,24 +111,36 @@ async function main() {
   fs.mkdirSync(path.dirname(env.CIRCUIT_STATE_FILE), { recursive: true });
   console.log(`dev: agents ${Object.values(sim.urls).join(' ')} (control ${sim.control}; npm run chaos -- amazon fail)`);
   let next;
-  const tsc = watchLibrary(() => {
-    run(process.execPath, [path.join(__dirname, 'install-self.js')]);
+  let tsc;
+  const shutdown = async (code) => {
+    tsc?.kill('SIGTERM');
+    await next?.stop();
+    await sim.close();
+    process.exit(code);
+  };
+  tsc = watchLibrary((ok) => {
+    if (!ok) {
+      console.log('dev: the library has type errors (see above): fix them; until then next dev runs the last good install');
+      if (next) return;
+    } else {
+      run(process.execPath, [path.join(__dirname, 'install-self.js')]);
+    }
     if (!next) {
-      next = nextDev(env);
+      next = nextDev(env, (code, signal) => {
+        console.log(`dev: next dev ended (${signal ?? `exit code ${code}`}): stopping`);
+        shutdown(code || 1);
+      });
       console.log(`dev: app on http://127.0.0.1:${port}/ (dashboard), edits to lib/resilience/*.ts restart it`);
     } else {
       console.log('dev: library rebuilt: restarting next dev (breaker state kept in CIRCUIT_STATE_FILE)');
       next.restart();
     }
   });
-  const stop = async () => {
-    tsc.kill('SIGTERM');
-    await next?.stop();
-    await sim.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  tsc.on('exit', (code) => {
+    if (code !== null && code !== 0) shutdown(code);
+  });
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
 }
 
 main();
