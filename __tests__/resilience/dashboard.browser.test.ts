@@ -85,12 +85,12 @@ async function countdown(page: Page, agent: string): Promise<number> {
   return Number(m[1]);
 }
 
-/** Clicks one of a card's action buttons and accepts the confirmation; resolves to its question. */
-async function act(page: Page, agent: string, name: 'Reset' | 'Hold open'): Promise<string> {
+/** Clicks one of a card's action buttons and accepts (or dismisses) the confirmation; resolves to its question. */
+async function act(page: Page, agent: string, name: 'Reset' | 'Hold open', answer: 'accept' | 'dismiss' = 'accept'): Promise<string> {
   const question = new Promise<string>((resolve) => {
     page.once('dialog', (dialog) => {
       resolve(dialog.message());
-      void dialog.accept();
+      void dialog[answer]();
     });
   });
   await card(page, agent).getByRole('button', { name: new RegExp(`^${name}\\b`) }).click();
@@ -220,6 +220,16 @@ describe('the dashboard with DIAGNOSTICS_TOKEN set', () => {
 
   test('Hold open, then Reset, each after a confirmation, with the result announced', async () => {
     const status = page.locator('p.notice[role="status"]');
+    // Dismissed: nothing is sent.
+    const posts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => r.method() === 'POST' && posts.push(r.url());
+    page.on('request', onRequest);
+    expect(await act(page, 'amazon', 'Hold open', 'dismiss')).toMatch(/^Hold amazon open\?/);
+    await page.waitForTimeout(300); // a POST would have left by now
+    expect(posts).toEqual([]);
+    expect(await card(page, 'amazon').getAttribute('data-state')).not.toBe('OPEN');
+    page.off('request', onRequest);
+
     expect(await act(page, 'amazon', 'Hold open')).toMatch(/^Hold amazon open\?/);
     await page.waitForSelector('[data-agent="amazon"][data-state="OPEN"]', { timeout: 3000 });
     await status.getByText('Hold open amazon: done, now OPEN').waitFor({ timeout: 3000 });
