@@ -10,6 +10,10 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const dest = path.join(root, 'node_modules', 'agent-circuit-breaker');
+// Built beside it, then swapped in by renames: a server loading the package meanwhile (npm run dev
+// reinstalls it while next runs) never finds it half copied.
+const staging = `${dest}.installing-${process.pid}`;
+const old = `${dest}.old-${process.pid}`;
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 const wanted = (rel) =>
@@ -27,7 +31,7 @@ function walk(dir, rel = '') {
       if (['node_modules', 'target', '.next', '.git', 'pack'].includes(entry.name)) continue;
       walk(path.join(dir, entry.name), r);
     } else if (wanted(r)) {
-      const to = path.join(dest, r);
+      const to = path.join(staging, r);
       fs.mkdirSync(path.dirname(to), { recursive: true });
       fs.copyFileSync(path.join(dir, entry.name), to);
     }
@@ -38,6 +42,9 @@ if (!fs.readdirSync(root).some((f) => f.endsWith('.node'))) {
   console.error('no built .node next to index.js: run `npm run build` first');
   process.exit(1);
 }
-fs.rmSync(dest, { recursive: true, force: true });
+fs.rmSync(staging, { recursive: true, force: true });
 walk(root);
+if (fs.existsSync(dest)) fs.renameSync(dest, old);
+fs.renameSync(staging, dest);
+fs.rmSync(old, { recursive: true, force: true });
 console.log(`installed ${pkg.name}@${pkg.version} into ${path.relative(root, dest)}`);
