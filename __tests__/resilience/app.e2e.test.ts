@@ -166,8 +166,11 @@ describe('the marketplace app', () => {
         'agent_circuit_consecutive_failures',
         'agent_circuit_open_remaining_seconds',
         'agent_circuit_recovery_seconds',
+        // The app turns call durations on: amazon's calls so far are in it.
+        'agent_circuit_call_duration_seconds',
       ]),
     );
+    expect(res.text).toMatch(/^agent_circuit_call_duration_seconds_count\{agent="amazon",outcome="failure"\} 5$/m);
     expect(res.text).toContain('agent_circuit_state{agent="amazon",state="OPEN"} 1');
     expect(res.text).toContain('agent_circuit_state{agent="shopee",state="CLOSED"} 1');
     expect(res.text).toContain('agent_circuit_transitions_total{agent="amazon",from="CLOSED",to="OPEN"} 1');

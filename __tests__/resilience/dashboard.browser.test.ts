@@ -10,20 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium, request, startNext, watchProblems, type NextApp, type PageProblem } from './helpers/browser';
-
-interface Sim {
-  urls: Record<string, string>;
-  setMode(agent: string, mode: string): void;
-  requests(agent: string): number;
-  close(): Promise<void>;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startAgents, agentEnv, AGENTS } = require('../../scripts/agent-sim') as {
-  startAgents: () => Promise<Sim>;
-  agentEnv: (urls: Record<string, string>) => Record<string, string>;
-  AGENTS: readonly string[];
-};
+import { launchChromium, request, watchProblems, type PageProblem } from './helpers/browser';
+import { AGENTS, agentEnv, startAgents, startNext, type NextApp, type Sim } from './helpers/next-app';
 
 jest.setTimeout(120_000);
 
