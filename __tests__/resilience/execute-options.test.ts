@@ -5,6 +5,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import * as path from 'node:path';
 import { CircuitBreaker, ManualClock } from '../../lib/resilience';
 import { setup } from './helpers/breaker';
@@ -15,7 +16,13 @@ const never = () => new Promise<never>(() => undefined);
 
 afterEach(() => jest.useRealTimers());
 
-describe('execute with options', () => {
+// Every test twice: as is, and traced (a call:end subscriber sends execute through the traced path,
+// which must not change what execute does).
+describe.each([['untraced'], ['traced']])('execute with options (%s)', (mode) => {
+  const onEnd = () => undefined;
+  beforeAll(() => mode === 'traced' && diagnostics.subscribe('agent-circuit-breaker:call:end', onEnd));
+  afterAll(() => mode === 'traced' && diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd));
+
   test('fn always gets an AbortSignal; without a signal or timeout it never aborts', async () => {
     const { breaker } = setup();
     const seen: AbortSignal[] = [];

@@ -322,14 +322,17 @@ describe('agent_circuit.call.duration', () => {
     const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
     const reader = new TestReader();
     const provider = new MeterProvider({ readers: [reader] });
+    // Other test files in this worker may have subscribed: watch this registration's own calls.
+    const subscribe = jest.spyOn(diagnostics, 'subscribe');
     const handle = registerCircuitInstruments({ breakers }, { meter: provider.getMeter('test') });
     open.push({ handle, provider });
+    expect(subscribe.mock.calls.map(([name]) => name)).not.toContain('agent-circuit-breaker:call:end');
+    subscribe.mockRestore();
     await breakers.execute('amazon', async () => 'ok');
     const { resourceMetrics } = await reader.collect();
     const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
     expect(names).toContain('agent_circuit.state');
     expect(names).not.toContain('agent_circuit.call.duration');
-    expect(diagnostics.channel('agent-circuit-breaker:call:end').hasSubscribers).toBe(false);
   });
 
   test('callDurations: false creates no call-duration instrument', async () => {

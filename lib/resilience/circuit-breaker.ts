@@ -214,8 +214,9 @@ export class CircuitBreaker {
         },
       );
     };
-    // A function that declares no parameter keeps the cheaper path that makes it no signal.
-    const watched = fn.length === 0 ? () => settle(fn as () => T | PromiseLike<T>) : (signal: AbortSignal) => settle(() => fn(signal));
+    // Arity 0 for a function that declares no parameter: it keeps the path that makes it no real
+    // signal (a rest parameter does not count), and still gets the one it would have got.
+    const watched = fn.length === 0 ? (...args: [AbortSignal]) => settle(() => fn(args[0])) : (signal: AbortSignal) => settle(() => fn(signal));
     const refusalsBefore = this.refusals;
     const plain = second === undefined || typeof second === 'function';
     const run = plain ? this.executePlain(watched, second as (() => F | PromiseLike<F>) | undefined) : this.executeWith<T, F>(watched, second);
