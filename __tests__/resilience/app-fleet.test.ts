@@ -87,6 +87,8 @@ test('server start-up (instrumentation) waits for the first sync: the process\'s
   try {
     const { start } = await import('../../app/lib/ai/startup');
     await start();
+    // start() made the app's metrics, subscribed to every call in this process: not past this test.
+    (await import('../../app/lib/http/metrics-registry')).closeMetricsRegistry();
     const { getAgentLoop } = await import('../../app/lib/ai/agent-loop');
     loops.push(getAgentLoop());
     expect(getAgentLoop().fleet!.status().lastSyncAt).not.toBeNull();

@@ -4,11 +4,11 @@
  */
 
 import { Registry, type OpenMetricsContentType } from 'prom-client';
-import { registerCircuitMetrics, type CircuitMetricsSource } from 'agent-circuit-breaker/prometheus';
+import { registerCircuitMetrics, stopCallDurations, type CircuitMetricsSource } from 'agent-circuit-breaker/prometheus';
 import { getAgentLoop } from '../ai/agent-loop';
 
 const GLOBAL = Symbol.for('agent-circuit-breaker.metrics-registry');
-type Registries = { text: Registry; openMetrics: Registry<OpenMetricsContentType> };
+type Registries = { text: Registry; openMetrics: Registry<OpenMetricsContentType>; source: CircuitMetricsSource };
 type Holder = { [GLOBAL]?: Registries };
 
 /** The app's metrics source: the agent loop's breakers, fallbacks and (in fleet mode) fleet link. */
@@ -33,9 +33,17 @@ export function metricsRegistry(accept: string | null = null): Registry | Regist
       // The agents' calls take milliseconds: the call-duration histogram's cost per call is noise here.
       text: registerCircuitMetrics(from, undefined, { callDurations: true }),
       openMetrics: registerCircuitMetrics(from, openMetricsRegistry(), { callDurations: true }),
+      source: from,
     };
   })());
   return wantsOpenMetrics(accept) ? registries.openMetrics : registries.text;
+}
+
+/** Stops the registries' call-duration subscription and forgets them; the next `metricsRegistry()` makes new ones. */
+export function closeMetricsRegistry(): void {
+  const holder = globalThis as Holder;
+  if (holder[GLOBAL]) stopCallDurations(holder[GLOBAL].source);
+  delete holder[GLOBAL];
 }
 
 /** An empty registry that writes OpenMetrics. */
