@@ -11,7 +11,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, request, watchProblems, type PageProblem } from './helpers/browser';
+import { AgentCircuitBreaker, MARKETPLACE_AGENTS } from 'agent-circuit-breaker';
+import { attachFleet, type FleetSync } from 'agent-circuit-breaker/fleet';
 import { AGENTS, agentEnv, startAgents, startNext, type NextApp, type Sim } from './helpers/next-app';
+import { RedisServer } from './helpers/redis-server';
 
 jest.setTimeout(120_000);
 
@@ -271,5 +274,52 @@ describe('the dashboard without DIAGNOSTICS_TOKEN', () => {
 
   test('no console errors and no page errors (besides the 403 the Reset got)', () => {
     expect(unexpected(problems, [403])).toEqual([]);
+  });
+});
+
+describe('the dashboard in fleet mode', () => {
+  let redis: RedisServer | undefined;
+  let app: NextApp | undefined;
+  let peer: FleetSync | undefined;
+  let page: Page;
+  let problems: PageProblem[];
+  const peerBreakers = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });
+  const fleet = { CIRCUIT_REDIS_PREFIX: 'dashboard-fleet:', CIRCUIT_SYNC_INTERVAL_MS: '200' };
+
+  beforeAll(async () => {
+    if (!browser || !sim) return; // as above
+    for (const agent of AGENTS) sim.setMode(agent, 'ok');
+    redis = await RedisServer.start();
+    app = await startNext({ ...appEnv(undefined), REDIS_URL: redis.url, ...fleet });
+    // Another instance of the fleet: a registry in this process, attached to the same Redis and prefix.
+    peer = attachFleet(peerBreakers, { redis: redis.url, prefix: fleet.CIRCUIT_REDIS_PREFIX, instanceId: 'peer-instance', syncIntervalMs: 200 });
+    await peer.ready();
+    ({ page, problems } = await openPage());
+  }, 90_000);
+
+  afterAll(async () => {
+    await page?.context().close();
+    await peer?.close();
+    await app?.stop();
+    await redis?.stop();
+  });
+
+  test('the fleet link shows, and a trip on another instance turns the card OPEN naming that instance', async () => {
+    await page.goto(`${app!.base}/`);
+    await waitForCount(page.locator('[data-agent][data-state="CLOSED"]'), 5, 10_000);
+    const link = page.getByRole('region', { name: 'Fleet link' });
+    await link.getByText('connected', { exact: true }).waitFor({ timeout: 3000 });
+    // Both instances are seen once each has synced.
+    await link.getByText(/Instances seen\s*2/).waitFor({ timeout: 5000 });
+
+    for (let i = 0; i < 5; i++) await peerBreakers.execute('shein', () => Promise.reject(new Error('down'))).catch(() => undefined);
+    expect(peerBreakers.state('shein')).toBe('OPEN');
+    await page.waitForSelector('[data-agent="shein"][data-state="OPEN"]', { timeout: 2000 });
+    expect(await card(page, 'shein').textContent()).toMatch(/OPEN from peer-instance/);
+    expect(await card(page, 'shein').textContent()).toMatch(/open fleet-wide: opened by instance peer-instance/);
+  });
+
+  test('no console errors and no page errors', () => {
+    expect(unexpected(problems, [])).toEqual([]);
   });
 });
