@@ -111,6 +111,8 @@ test('a trip through one agent loop opens the other; its diagnostics and metrics
   expect([answer.fallback, answer.fallback && answer.fallbackReason]).toEqual([true, 'circuit_open']);
   expect(agent.requests).toBe(requests);
 
+  // b counts the instances at its syncs: one that ran before a's first one saw only itself.
+  expect(await eventually(() => b.fleet!.status().instancesSeen === 2)).toBe(true);
   const doc = diagnostics(b);
   expect(doc.fleet).toMatchObject({ instanceId: b.fleet!.instanceId, connected: true, instancesSeen: 2, syncErrors: 0 });
   expect(doc.agents.amazon.fleet).toMatchObject({ shared: true, lastRemote: { origin: a.fleet!.instanceId, to: 'OPEN' } });
