@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run pack`: builds the release binary for linux-x64-gnu against glibc 2.17 (napi-rs's cross
 // toolchain, taken from the npm registry) and writes into pack/ (git-ignored):
-//   agent-circuit-breaker-<version>.tgz                 the main package: loader, types, compiled JS
+//   agent-circuit-breaker-<version>.tgz                 the main package: loader, types, compiled JS,
+//                                                       subpath entries, LICENSE, CHANGELOG.md
 //   agent-circuit-breaker-linux-x64-gnu-<version>.tgz   the platform package: the .node
 //   summary.json                                        sizes and the highest GLIBC symbol version
 // The main package gets exact-version optionalDependencies on every platform package in npm/.
@@ -55,7 +56,8 @@ function stageMain(platforms) {
     fs.mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
     fs.copyFileSync(path.join(root, rel), path.join(stage, rel));
   };
-  ['index.js', 'index.d.ts', 'README.md'].forEach(copy);
+  // Every plain entry of "files" (the loader, the subpath entries, LICENSE, CHANGELOG.md), and the README.
+  ['README.md', ...pkg.files.filter((f) => !f.includes('*'))].forEach(copy);
   for (const f of fs.readdirSync(path.join(root, 'lib', 'resilience'))) {
     if (f.endsWith('.js') || f.endsWith('.d.ts')) copy(path.join('lib', 'resilience', f));
   }
@@ -79,6 +81,7 @@ function main() {
   const platforms = fs.readdirSync(path.join(root, 'npm')).filter((d) => fs.existsSync(path.join(root, 'npm', d, 'package.json')));
   const binary = `${pkg.napi.binaryName}.linux-x64-gnu.node`;
   fs.copyFileSync(path.join(root, binary), path.join(root, 'npm', 'linux-x64-gnu', binary));
+  fs.copyFileSync(path.join(root, 'LICENSE'), path.join(root, 'npm', 'linux-x64-gnu', 'LICENSE'));
   const stage = stageMain(platforms);
   const packed = (dir) => path.join(out, quiet('npm', ['pack', '--pack-destination', out, '--silent'], { cwd: dir }).split('\n').pop());
   const main = packed(stage);

@@ -44,6 +44,8 @@ function freshFolder(name: string): string {
 }
 
 let summary: { main: { file: string }; platform: { file: string }; version: string };
+/** This repository's package.json: what the published ones must carry. */
+const rootPackage = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 let consumer: string;
 
 beforeAll(() => {
@@ -51,7 +53,8 @@ beforeAll(() => {
   if (!fs.existsSync(file)) throw new Error('no pack/ tarballs: run `npm run pack` first (the test command does)');
   summary = JSON.parse(fs.readFileSync(file, 'utf8'));
   consumer = freshFolder('install');
-  sh('npm', ['install', '--no-audit', '--no-fund', path.join(root, 'pack', summary.main.file), path.join(root, 'pack', summary.platform.file)], consumer);
+  // With the exporters' optional peers, as a user of the subpath entries installs them.
+  sh('npm', ['install', '--no-audit', '--no-fund', path.join(root, 'pack', summary.main.file), path.join(root, 'pack', summary.platform.file), 'prom-client@15.1.3', '@opentelemetry/api@1.9.1'], consumer);
   for (const f of ['smoke.cjs', 'smoke.mjs']) fs.copyFileSync(path.join(fixtures, f), path.join(consumer, f));
 }, 120_000);
 
@@ -69,6 +72,37 @@ describe('the installed package', () => {
     const files = execFileSync('find', [main, '-type', 'f'], { encoding: 'utf8' });
     expect(files).not.toMatch(/\.node$/m);
     expect(fs.existsSync(path.join(consumer, 'node_modules', 'agent-circuit-breaker-linux-x64-gnu', 'agent-circuit-breaker.linux-x64-gnu.node'))).toBe(true);
+  });
+
+  test('both packages carry the repository, homepage, bugs and license a registry shows, with the LICENSE file; the main one its CHANGELOG', () => {
+    const main = path.join(consumer, 'node_modules', 'agent-circuit-breaker');
+    const platform = path.join(consumer, 'node_modules', 'agent-circuit-breaker-linux-x64-gnu');
+    for (const dir of [main, platform]) {
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      expect(manifest.repository.url).toBe(rootPackage.repository.url);
+      expect([manifest.homepage, manifest.bugs, manifest.license]).toEqual([rootPackage.homepage, rootPackage.bugs, 'MIT']);
+      expect(fs.readFileSync(path.join(dir, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    }
+    expect(fs.readFileSync(path.join(main, 'CHANGELOG.md'), 'utf8')).toMatch(/^# Changelog/);
+    // Every platform package in npm/, published by the release workflow, carries them too.
+    for (const dir of fs.readdirSync(path.join(root, 'npm'))) {
+      const manifest = JSON.parse(fs.readFileSync(path.join(root, 'npm', dir, 'package.json'), 'utf8'));
+      expect([manifest.repository, manifest.homepage, manifest.bugs]).toEqual([{ ...rootPackage.repository, directory: `npm/${dir}` }, rootPackage.homepage, rootPackage.bugs]);
+      expect(manifest.files).toContain('LICENSE');
+    }
+  });
+
+  test('the subpath entries ship and work: fleet, prometheus (a scrape), otel', () => {
+    const script = [
+      "const { AgentCircuitBreaker, MARKETPLACE_AGENTS } = require('agent-circuit-breaker');",
+      "const { attachFleet } = require('agent-circuit-breaker/fleet');",
+      "const { registerCircuitMetrics } = require('agent-circuit-breaker/prometheus');",
+      "const { registerCircuitInstruments } = require('agent-circuit-breaker/otel');",
+      'const breakers = new AgentCircuitBreaker({ agents: MARKETPLACE_AGENTS });',
+      'registerCircuitInstruments({ breakers }).close();',
+      "registerCircuitMetrics({ breakers }).metrics().then((text) => console.log(typeof attachFleet, text.includes('agent_circuit_state{agent=\"amazon\",state=\"CLOSED\"} 1')));",
+    ].join('\n');
+    expect(sh(process.execPath, ['-e', script], consumer).trim()).toBe('function true');
   });
 
   test.each([20, 22, 24] as const)('require() and import work, and the smoke script passes on Node %i', (major) => {
@@ -118,6 +152,8 @@ describe('the installed package', () => {
       expect(child.stderr).toContain('agent-circuit-breaker has no native binary for linux-x64-gnu');
       expect(child.stderr).toContain('agent-circuit-breaker-linux-x64-gnu');
       expect(child.stderr).toContain('ERR_NATIVE_BINDING_MISSING');
+      // It names where the source is, for a platform without a prebuilt package.
+      expect(child.stderr).toContain(rootPackage.repository.url.replace(/^git\+/, '').replace(/\.git$/, ''));
     } finally {
       fs.rmSync(alone, { recursive: true, force: true });
     }

@@ -17,6 +17,9 @@ export function platformName(): string {
   return `${platform}-${arch}`;
 }
 
+/** Where the source is, for a platform without a prebuilt package. */
+const SOURCE = 'https://github.com/agent-circuit-breaker/agent-circuit-breaker';
+
 function load(): typeof Native {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -27,7 +30,7 @@ function load(): typeof Native {
       `agent-circuit-breaker has no native binary for ${name}: the optional dependency ` +
         `agent-circuit-breaker-${name} is not installed. Reinstall without --omit=optional ` +
         `(npm install agent-circuit-breaker), or, on a platform without a prebuilt package, build from ` +
-        `source with Rust (npm run build in the package's repository).`,
+        `source with Rust: ${SOURCE} (npm ci && npm run build).`,
       { cause },
     );
     (error as Error & { code: ErrorCode }).code = 'ERR_NATIVE_BINDING_MISSING';
