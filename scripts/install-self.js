@@ -3,10 +3,12 @@
 // symlink), so the Next.js app imports it by name exactly as a user's app would. A symlink would
 // resolve into the project itself, and Next.js would then bundle the native addon instead of
 // treating it as an external package (Turbopack: "node addon ... is not placeable in ESM chunks").
-// Copies what `npm pack` ships (package.json "files") plus the built .node for this platform.
+// Copies what `npm pack` ships (package.json "files", and the published manifest) plus the built
+// .node for this platform.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { publishedManifest } = require('./manifest');
 
 const root = path.resolve(__dirname, '..');
 const dest = path.join(root, 'node_modules', 'agent-circuit-breaker');
@@ -44,6 +46,9 @@ if (!fs.readdirSync(root).some((f) => f.endsWith('.node'))) {
 }
 fs.rmSync(staging, { recursive: true, force: true });
 walk(root);
+// The manifest a user installs, exports map included (scripts/manifest.js says why it is not in ours).
+const platforms = fs.readdirSync(path.join(root, 'npm')).filter((d) => fs.existsSync(path.join(root, 'npm', d, 'package.json')));
+fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(publishedManifest(pkg, platforms), null, 2)}\n`);
 if (fs.existsSync(dest)) fs.renameSync(dest, old);
 fs.renameSync(staging, dest);
 fs.rmSync(old, { recursive: true, force: true });

@@ -10,6 +10,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const { publishedManifest } = require('./manifest');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'pack');
@@ -46,12 +47,11 @@ function buildRelease() {
   run('npx', ['tsc', '-p', 'tsconfig.build.json']);
 }
 
-/** Copies the main package's files into a staging folder with its publish-time package.json. */
+/** Copies the main package's files into a staging folder with its publish-time package.json (scripts/manifest.js). */
 function stageMain(platforms) {
   const stage = path.join(out, 'stage');
   fs.rmSync(stage, { recursive: true, force: true });
-  const { devDependencies, scripts, ...published } = pkg;
-  published.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${pkg.name}-${p}`, pkg.version]));
+  const published = publishedManifest(pkg, platforms);
   const copy = (rel) => {
     fs.mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
     fs.copyFileSync(path.join(root, rel), path.join(stage, rel));

@@ -105,6 +105,39 @@ describe('the installed package', () => {
     expect(sh(process.execPath, ['-e', script], consumer).trim()).toBe('function true');
   });
 
+  test('only the entries of the exports map are importable: internals are not', () => {
+    for (const internal of ['agent-circuit-breaker/lib/resilience/engine.js', 'agent-circuit-breaker/index.js', 'agent-circuit-breaker/lib/resilience/index']) {
+      const child = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(internal)})`], { cwd: consumer, env, encoding: 'utf8' });
+      expect(child.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    }
+    expect(sh(process.execPath, ['-e', "console.log(require('agent-circuit-breaker/package.json').name)"], consumer).trim()).toBe('agent-circuit-breaker');
+  });
+
+  test.each(['edge-light', 'worker', 'browser'])('under the %s condition the package throws one error naming the Node.js runtime', (condition) => {
+    for (const entry of ['agent-circuit-breaker', 'agent-circuit-breaker/fleet']) {
+      const child = spawnSync(process.execPath, [`--conditions=${condition}`, '-e', `require(${JSON.stringify(entry)})`], { cwd: consumer, env, encoding: 'utf8' });
+      expect(child.status).not.toBe(0);
+      expect(child.stderr).toContain('ERR_UNSUPPORTED_RUNTIME');
+      expect(child.stderr).toContain("runs only in the Node.js runtime, not in edge, worker or browser runtimes. In Next.js, run the route in Node.js (export const runtime = 'nodejs')");
+      expect(child.stderr).not.toContain('no native binary');
+    }
+  });
+
+  test('attw and publint --strict find no problem in the packed main package', () => {
+    const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+    const tarball = path.join(root, 'pack', summary.main.file);
+    const attw = spawnSync(bin('attw'), [tarball, '--format', 'ascii'], { encoding: 'utf8' });
+    expect({ status: attw.status, out: attw.stdout + attw.stderr }).toMatchObject({ status: 0, out: expect.stringContaining('No problems found') });
+    const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-publint-'));
+    try {
+      execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
+      const publint = spawnSync(bin('publint'), ['--strict', path.join(unpacked, 'package')], { encoding: 'utf8' });
+      expect({ status: publint.status, out: publint.stdout + publint.stderr }).toMatchObject({ status: 0, out: expect.not.stringMatching(/Errors:|Warnings:/) });
+    } finally {
+      fs.rmSync(unpacked, { recursive: true, force: true });
+    }
+  });
+
   test.each([20, 22, 24] as const)('require() and import work, and the smoke script passes on Node %i', (major) => {
     const node = major === 20 ? process.execPath : nodeBinary(major);
     expect(sh(node, ['--version'], consumer)).toMatch(new RegExp(`^v${major}\\.`));

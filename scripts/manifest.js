@@ -1,0 +1,42 @@
+// The package.json that ships: this repository's, without its scripts and devDependencies, with
+// exact-version optionalDependencies on the platform packages, and with the `exports` map.
+//
+// Why the map is added here and not written in the repository's package.json: the app at the
+// repository root imports the package by name, and with `exports` in the root package.json Node and
+// Turbopack resolve that name to the project itself (package self-reference), so Next would bundle
+// the native addon ("not placeable in ESM chunks"). Without it the root is an ordinary project; the
+// copy in node_modules/agent-circuit-breaker (scripts/install-self.js) gets this manifest, so the
+// app resolves the package through the same map a user's app does.
+'use strict';
+
+/** Where runtimes without Node-API (edge, workers, browsers) land: a module that throws one clear error. */
+const UNSUPPORTED = './lib/resilience/unsupported.js';
+
+/** One entry: its types, the stub for other runtimes, then the CommonJS file for require and import. */
+function entry(types, file) {
+  return { types, 'edge-light': UNSUPPORTED, worker: UNSUPPORTED, browser: UNSUPPORTED, require: file, import: file, default: file };
+}
+
+/** The exports map: the root, the subpath entries and package.json; nothing else is importable. */
+const EXPORTS = {
+  '.': entry('./lib/resilience/index.d.ts', './lib/resilience/index.js'),
+  './fleet': entry('./fleet.d.ts', './fleet.js'),
+  './prometheus': entry('./prometheus.d.ts', './prometheus.js'),
+  './otel': entry('./otel.d.ts', './otel.js'),
+  './package.json': './package.json',
+};
+
+/** The published manifest of `pkg` (the repository's package.json), depending on `platforms` (npm/ folder names). */
+function publishedManifest(pkg, platforms) {
+  const { devDependencies, scripts, ...published } = pkg;
+  const out = {};
+  for (const [key, value] of Object.entries(published)) {
+    out[key] = value;
+    if (key === 'license') out.type = 'commonjs';
+    if (key === 'types') out.exports = EXPORTS;
+  }
+  out.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${pkg.name}-${p}`, pkg.version]));
+  return out;
+}
+
+module.exports = { EXPORTS, publishedManifest };
