@@ -138,6 +138,22 @@ describe('the installed package', () => {
     }
   });
 
+  test("every name the README imports from the package is exported by the installed package", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const imports = [...readme.matchAll(/import \{([^}]+)\} from '(agent-circuit-breaker(?:\/[a-z]+)?)'/g)].map((m) => ({
+      entry: m[2],
+      names: m[1].split(',').map((n) => n.trim().replace(/^type /, '')).filter(Boolean),
+    }));
+    expect(imports.map((i) => i.entry)).toEqual(expect.arrayContaining(['agent-circuit-breaker', 'agent-circuit-breaker/fleet', 'agent-circuit-breaker/prometheus', 'agent-circuit-breaker/otel']));
+    const script = `const imports = ${JSON.stringify(imports)};
+      const missing = imports.flatMap(({ entry, names }) => names.filter((n) => !(n in require(entry))).map((n) => entry + ': ' + n));
+      console.log(JSON.stringify(missing));`;
+    expect(JSON.parse(sh(process.execPath, ['-e', script], consumer))).toEqual([]);
+    // What lives only in this repository's app is marked so in the README, and never imported from the package.
+    expect(readme).not.toMatch(/from 'agent-circuit-breaker[^']*';.*\b(callAgent|runAgentLoop)\b/);
+    expect(readme.match(/In this repository, not in the npm package/g)?.length).toBeGreaterThanOrEqual(7);
+  });
+
   test.each([20, 22, 24] as const)('require() and import work, and the smoke script passes on Node %i', (major) => {
     const node = major === 20 ? process.execPath : nodeBinary(major);
     expect(sh(node, ['--version'], consumer)).toMatch(new RegExp(`^v${major}\\.`));
