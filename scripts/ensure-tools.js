@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The first step of `npm test`: the tests drive real programs from Debian's packages: redis-server
-// (the Redis tests), chromium (the dashboard's browser test) and promtool (package prometheus: the
-// metrics and alert-rule checks, and the Prometheus server that scrapes the app). When any is
+// (the Redis tests), chromium (the dashboard's browser test), promtool (package prometheus: the
+// metrics and alert-rule checks, and the Prometheus server that scrapes the app) and shellcheck
+// (actionlint checks the release workflow's shell steps with it). When any is
 // missing, install them with one apt-get when running as root; otherwise stop before any test with
 // one line naming the command to run. Exit 0 when all are there.
 'use strict';
@@ -12,6 +13,7 @@ const TOOLS = [
   { command: 'redis-server', args: ['--version'], pkg: 'redis-server' },
   { command: 'chromium', args: ['--version'], pkg: 'chromium' },
   { command: 'promtool', args: ['--version'], pkg: 'prometheus' },
+  { command: 'shellcheck', args: ['--version'], pkg: 'shellcheck' },
 ];
 
 /** The tool's version line, or undefined when it is not on PATH. */

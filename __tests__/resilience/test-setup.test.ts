@@ -26,7 +26,7 @@ function run(path: string, env: Record<string, string> = {}) {
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-test('with redis-server, chromium and promtool on PATH it passes quietly', () => {
+test('with redis-server, chromium, promtool and shellcheck on PATH it passes quietly', () => {
   const r = spawnSync(process.execPath, [SCRIPT], { encoding: 'utf8' });
   expect(r.status).toBe(0);
   expect(r.stderr).toBe('');
@@ -39,7 +39,7 @@ test('without the tools, not as root: stops with one line naming the install com
   expect(r.status).toBe(1);
   const lines = r.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toContain('apt-get install -y redis-server chromium prometheus');
+  expect(lines[0]).toContain('apt-get install -y redis-server chromium prometheus shellcheck');
 });
 
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0 ? test : test.skip;
@@ -50,7 +50,7 @@ const fakeTool = (dir: string, name: string) => `printf '#!/bin/sh\\necho "${nam
 test('with only some tools missing, it names only those', () => {
   const dir = bin();
   dirs.push(dir);
-  spawnSync('/bin/sh', ['-c', `${fakeTool(dir, 'redis-server')} && ${fakeTool(dir, 'promtool')}`]);
+  spawnSync('/bin/sh', ['-c', `${fakeTool(dir, 'redis-server')} && ${fakeTool(dir, 'promtool')} && ${fakeTool(dir, 'shellcheck')}`]);
   const r = run(dir, { ENSURE_TOOLS_AS_USER: '1' });
   expect(r.status).toBe(1);
   expect(r.stderr.trim()).toMatch(/needs chromium on PATH: run 'sudo apt-get install -y chromium'/);
@@ -63,13 +63,13 @@ asRoot('without the tools, as root: installs them with one apt-get, then passes'
   const log = join(dir, 'apt.log');
   writeFileSync(
     join(dir, 'apt-get'),
-    `#!/bin/sh\necho "$@" >> ${log}\n[ "$1" = install ] && ${['redis-server', 'chromium', 'promtool'].map((t) => fakeTool(dir, t)).join(' && ')}\nexit 0\n`,
+    `#!/bin/sh\necho "$@" >> ${log}\n[ "$1" = install ] && ${['redis-server', 'chromium', 'promtool', 'shellcheck'].map((t) => fakeTool(dir, t)).join(' && ')}\nexit 0\n`,
   );
   chmodSync(join(dir, 'apt-get'), 0o755);
   const r = run(dir); // the stand-in uses only shell builtins and absolute paths
   expect(r.status).toBe(0);
   const calls = spawnSync('cat', [log], { encoding: 'utf8' }).stdout.trim().split('\n');
-  expect(calls).toEqual(['update -qq', 'install -y -qq redis-server chromium prometheus']);
+  expect(calls).toEqual(['update -qq', 'install -y -qq redis-server chromium prometheus shellcheck']);
   expect(r.stderr).toContain('redis-server (fake)');
   expect(r.stderr).toContain('promtool (fake)');
 });

