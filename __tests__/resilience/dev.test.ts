@@ -43,10 +43,13 @@ function writeProbeRoute(version: string): void {
   writeFileSync(
     join(probeRoute, 'route.ts'),
     [
-      "import { DEV_PROBE } from 'agent-circuit-breaker/lib/resilience/dev-probe';",
+      "import { createRequire } from 'node:module';",
       "import { getAgentLoop } from '../../lib/ai/agent-loop';",
       "export const dynamic = 'force-dynamic';",
+      // The probe is not an entry of the package's exports map: load the installed file by its path.
+      "const installed = createRequire(`${process.cwd()}/`);",
       `export function GET(): Response {`,
+      "  const { DEV_PROBE } = installed(`${process.cwd()}/node_modules/agent-circuit-breaker/lib/resilience/dev-probe.js`);",
       `  return Response.json({ app: '${version}', library: DEV_PROBE, amazon: getAgentLoop().getCircuitBreakerStatus('amazon').state });`,
       '}',
       '',
