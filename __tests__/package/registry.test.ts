@@ -1,0 +1,199 @@
+/**
+ * Install by name from a registry, as users do: the packages from `npm run pack` are published to
+ * a local verdaccio on loopback (no uplinks), platform packages first, then the main package, and
+ * `agent-circuit-breaker` is installed by name in fresh folders with npm, pnpm and yarn (berry, the
+ * node-modules linker; and Plug'n'Play, to say whether it works). Each picks the linux-x64-gnu
+ * package through `os`/`cpu`/`libc` and none of the others, compiles nothing (no cargo or rustc on
+ * PATH) and runs no install script; `--omit=optional` gives ERR_NATIVE_BINDING_MISSING.
+ *
+ * Only linux-x64-gnu has a binary here: the other five platform packages are published as their
+ * manifest and LICENSE (what a registry needs to show them to the installers, which must skip them
+ * on this machine). The real ones are built and tested by the release workflow.
+ */
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { refusedPort } from '../resilience/helpers/agent-server';
+
+const root = path.resolve(__dirname, '../..');
+const fixtures = path.join(__dirname, 'fixtures');
+const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+const YARN = path.join(root, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js');
+
+/** PATH with node and the system tools, without cargo or rustc. */
+const PATH = [path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+  .filter((dir) => !fs.existsSync(path.join(dir, 'cargo')) && !fs.existsSync(path.join(dir, 'rustc')))
+  .join(':');
+
+let registry = '';
+let verdaccio: ChildProcess | undefined;
+let work = '';
+let npmrc = '';
+let summary: { version: string; main: { file: string }; platform: { file: string } };
+const platforms = fs.readdirSync(path.join(root, 'npm'));
+
+/** Runs a command; resolves its status and output (never throws). */
+function run(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  const env = { ...process.env, PATH, CARGO_HOME: '/nonexistent', RUSTUP_HOME: '/nonexistent', npm_config_userconfig: npmrc, ...extraEnv };
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 180_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+function ok(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): string {
+  const r = run(cmd, args, cwd, extraEnv);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.out}`);
+  return r.out;
+}
+
+function fresh(name: string): string {
+  const dir = fs.mkdtempSync(path.join(work, `${name}-`));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true }));
+  for (const f of ['smoke.cjs', 'smoke.mjs']) fs.copyFileSync(path.join(fixtures, f), path.join(dir, f));
+  return dir;
+}
+
+/** The agent-circuit-breaker-* packages installed under `dir` (read from their package.json files). */
+function installedPlatforms(dir: string): string[] {
+  const found = new Set<string>();
+  const walk = (d: string, depth: number) => {
+    if (depth > 6 || !fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory() || e.isSymbolicLink()) {
+        const manifest = path.join(p, 'package.json');
+        if (/^agent-circuit-breaker-/.test(e.name) && fs.existsSync(manifest)) found.add(JSON.parse(fs.readFileSync(manifest, 'utf8')).name);
+        else if (e.isDirectory()) walk(p, depth + 1);
+      }
+    }
+  };
+  walk(path.join(dir, 'node_modules'), 0);
+  return [...found].sort();
+}
+
+/** Checks the installed package works (smoke, require and import) and that no package declares an install script. */
+function expectWorking(dir: string, node: string[] = []): void {
+  expect(ok(process.execPath, [...node, 'smoke.cjs'], dir)).toMatch(/^smoke ok on node/);
+  expect(ok(process.execPath, [...node, 'smoke.mjs'], dir)).toMatch(/^import ok/);
+  const manifests = [
+    JSON.parse(ok(process.execPath, [...node, '-p', "JSON.stringify(require('agent-circuit-breaker/package.json'))"], dir)),
+  ];
+  for (const m of manifests) expect(m.scripts).toBeUndefined();
+}
+
+beforeAll(async () => {
+  const file = path.join(root, 'pack', 'summary.json');
+  if (!fs.existsSync(file)) throw new Error('no pack/ tarballs: run `npm run pack` first (the test command does)');
+  summary = JSON.parse(fs.readFileSync(file, 'utf8'));
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-registry-'));
+  const port = await refusedPort();
+  registry = `http://127.0.0.1:${port}/`;
+  fs.writeFileSync(
+    path.join(work, 'config.yaml'),
+    [
+      `storage: ${path.join(work, 'storage')}`,
+      `auth: { htpasswd: { file: ${path.join(work, 'htpasswd')}, max_users: 10 } }`,
+      'uplinks: {}',
+      "packages: { '**': { access: $all, publish: $authenticated } }",
+      'log: { type: stdout, format: pretty, level: error }',
+      '',
+    ].join('\n'),
+  );
+  verdaccio = spawn(bin('verdaccio'), ['--config', path.join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 30_000;
+  while ((await fetch(`${registry}-/ping`).then((r) => r.status, () => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error('verdaccio did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // A user, and its token for publishing.
+  const res = await fetch(`${registry}-/user/org.couchdb.user:ci`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'ci', password: 'ci-password' }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  npmrc = path.join(work, '.npmrc');
+  fs.writeFileSync(npmrc, `registry=${registry}\n//127.0.0.1:${port}/:_authToken=${token}\n`);
+
+  // Platform packages first (as the release workflow does), then the main package.
+  const tarballs = path.join(work, 'tarballs');
+  fs.mkdirSync(tarballs);
+  for (const platform of platforms) {
+    if (platform === 'linux-x64-gnu') continue;
+    const dir = path.join(work, 'platform', platform);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(root, 'npm', platform, 'package.json'), path.join(dir, 'package.json'));
+    fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
+    ok('npm', ['publish', '--access', 'public', dir], work);
+  }
+  ok('npm', ['publish', '--access', 'public', path.join(root, 'pack', summary.platform.file)], work);
+  ok('npm', ['publish', '--access', 'public', path.join(root, 'pack', summary.main.file)], work);
+}, 120_000);
+
+afterAll(() => {
+  verdaccio?.kill('SIGTERM');
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('every package is in the registry at the version packed', async () => {
+  for (const name of ['agent-circuit-breaker', ...platforms.map((p) => `agent-circuit-breaker-${p}`)]) {
+    const doc = (await (await fetch(`${registry}${name}`)).json()) as { 'dist-tags': { latest: string } };
+    expect([name, doc['dist-tags'].latest]).toEqual([name, summary.version]);
+  }
+});
+
+test('npm installs it by name: the linux-x64-gnu package only, nothing compiled, no install script', () => {
+  const dir = fresh('npm');
+  const out = ok('npm', ['install', '--no-audit', '--no-fund', '--foreground-scripts', 'agent-circuit-breaker'], dir);
+  expect(out).not.toMatch(/node-gyp|cargo|napi build|> .*install/);
+  expect(installedPlatforms(dir)).toEqual(['agent-circuit-breaker-linux-x64-gnu']);
+  expectWorking(dir);
+}, 180_000);
+
+test('pnpm installs it by name: the linux-x64-gnu package only', () => {
+  const dir = fresh('pnpm');
+  ok(process.execPath, [bin('pnpm'), 'add', 'agent-circuit-breaker', '--registry', registry, '--store-dir', path.join(work, 'pnpm-store'), '--config.confirmModulesPurge=false'], dir);
+  expect(installedPlatforms(path.join(dir, 'node_modules', '.pnpm')).length + installedPlatforms(dir).length).toBeGreaterThan(0);
+  const pnpmDirs = fs.readdirSync(path.join(dir, 'node_modules', '.pnpm')).filter((d) => d.startsWith('agent-circuit-breaker-'));
+  expect(pnpmDirs.map((d) => d.replace(/@.*$/, ''))).toEqual(['agent-circuit-breaker-linux-x64-gnu']);
+  expectWorking(dir);
+}, 180_000);
+
+/** Yarn (berry) in `dir`, set to this registry, its cache in the work folder. */
+function yarn(dir: string, linker: 'node-modules' | 'pnp', args: string[]) {
+  fs.writeFileSync(
+    path.join(dir, '.yarnrc.yml'),
+    [`nodeLinker: ${linker}`, ...(linker === 'pnp' ? ['pnpEnableEsmLoader: true'] : []), `npmRegistryServer: "${registry.replace(/\/$/, '')}"`, 'unsafeHttpWhitelist: ["127.0.0.1"]', 'enableGlobalCache: false', 'enableTelemetry: false',
+      // Yarn quarantines versions published less than a day ago; these were published a second ago.
+      'npmMinimalAgeGate: 0', ''].join('\n'),
+  );
+  // Its global folder (which caches registry metadata, tarball URLs included) in the work folder too.
+  return run(process.execPath, [YARN, ...args], dir, { YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: path.join(work, 'yarn-global'), npm_config_userconfig: '' });
+}
+
+test('yarn (berry, node-modules linker) installs it by name: the linux-x64-gnu package only', () => {
+  const dir = fresh('yarn');
+  const r = yarn(dir, 'node-modules', ['add', 'agent-circuit-breaker']);
+  if (r.status !== 0) throw new Error(`yarn add failed (${r.status}):\n${r.out}`);
+  expect(installedPlatforms(dir)).toEqual(['agent-circuit-breaker-linux-x64-gnu']);
+  expectWorking(dir);
+}, 180_000);
+
+test("yarn Plug'n'Play: installs, and the package loads through .pnp.cjs", () => {
+  const dir = fresh('pnp');
+  const r = yarn(dir, 'pnp', ['add', 'agent-circuit-breaker']);
+  if (r.status !== 0) throw new Error(`yarn add failed (${r.status}):\n${r.out}`);
+  expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+  expectWorking(dir, ['--require', path.join(dir, '.pnp.cjs'), '--loader', path.join(dir, '.pnp.loader.mjs')]);
+}, 180_000);
+
+test('npm --omit=optional installs no platform package, and loading says ERR_NATIVE_BINDING_MISSING', () => {
+  const dir = fresh('omit');
+  ok('npm', ['install', '--no-audit', '--no-fund', '--omit=optional', 'agent-circuit-breaker'], dir);
+  expect(installedPlatforms(dir)).toEqual([]);
+  const r = run(process.execPath, ['-e', "require('agent-circuit-breaker')"], dir);
+  expect(r.status).not.toBe(0);
+  expect(r.out).toContain('ERR_NATIVE_BINDING_MISSING');
+  expect(r.out).toContain('agent-circuit-breaker has no native binary for linux-x64-gnu');
+}, 180_000);
