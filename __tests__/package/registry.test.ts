@@ -11,11 +11,15 @@
  * on this machine). The real ones are built and tested by the release workflow.
  */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { refusedPort } from '../resilience/helpers/agent-server';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startRegistry, publishRelease } = require('../../scripts/local-registry') as {
+  startRegistry(work: string): Promise<{ url: string; npmrc: string; stop(): Promise<void> }>;
+  publishRelease(release: { platforms: string[]; main: string }, npmrc: string): void;
+};
 
 const root = path.resolve(__dirname, '../..');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -28,7 +32,7 @@ const PATH = [path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin
   .join(':');
 
 let registry = '';
-let verdaccio: ChildProcess | undefined;
+let stopRegistry: (() => Promise<void>) | undefined;
 let work = '';
 let npmrc = '';
 let summary: { version: string; main: { file: string }; platform: { file: string } };
@@ -87,52 +91,26 @@ beforeAll(async () => {
   if (!fs.existsSync(file)) throw new Error('no pack/ tarballs: run `npm run pack` first (the test command does)');
   summary = JSON.parse(fs.readFileSync(file, 'utf8'));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-registry-'));
-  const port = await refusedPort();
-  registry = `http://127.0.0.1:${port}/`;
-  fs.writeFileSync(
-    path.join(work, 'config.yaml'),
-    [
-      `storage: ${path.join(work, 'storage')}`,
-      `auth: { htpasswd: { file: ${path.join(work, 'htpasswd')}, max_users: 10 } }`,
-      'uplinks: {}',
-      "packages: { '**': { access: $all, publish: $authenticated } }",
-      'log: { type: stdout, format: pretty, level: error }',
-      '',
-    ].join('\n'),
-  );
-  verdaccio = spawn(bin('verdaccio'), ['--config', path.join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const deadline = Date.now() + 30_000;
-  while ((await fetch(`${registry}-/ping`).then((r) => r.status, () => 0)) !== 200) {
-    if (Date.now() > deadline) throw new Error('verdaccio did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  // A user, and its token for publishing.
-  const res = await fetch(`${registry}-/user/org.couchdb.user:ci`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'ci', password: 'ci-password' }),
-  });
-  const { token } = (await res.json()) as { token: string };
-  npmrc = path.join(work, '.npmrc');
-  fs.writeFileSync(npmrc, `registry=${registry}\n//127.0.0.1:${port}/:_authToken=${token}\n`);
+  const local = await startRegistry(work);
+  registry = local.url;
+  npmrc = local.npmrc;
+  stopRegistry = local.stop;
 
   // Platform packages first (as the release workflow does), then the main package.
-  const tarballs = path.join(work, 'tarballs');
-  fs.mkdirSync(tarballs);
-  for (const platform of platforms) {
-    if (platform === 'linux-x64-gnu') continue;
-    const dir = path.join(work, 'platform', platform);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.copyFileSync(path.join(root, 'npm', platform, 'package.json'), path.join(dir, 'package.json'));
-    fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
-    ok('npm', ['publish', '--access', 'public', dir], work);
-  }
-  ok('npm', ['publish', '--access', 'public', path.join(root, 'pack', summary.platform.file)], work);
-  ok('npm', ['publish', '--access', 'public', path.join(root, 'pack', summary.main.file)], work);
+  const standIns = platforms
+    .filter((platform) => platform !== 'linux-x64-gnu')
+    .map((platform) => {
+      const dir = path.join(work, 'platform', platform);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(path.join(root, 'npm', platform, 'package.json'), path.join(dir, 'package.json'));
+      fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
+      return dir;
+    });
+  publishRelease({ platforms: [...standIns, path.join(root, 'pack', summary.platform.file)], main: path.join(root, 'pack', summary.main.file) }, npmrc);
 }, 120_000);
 
-afterAll(() => {
-  verdaccio?.kill('SIGTERM');
+afterAll(async () => {
+  await stopRegistry?.();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -197,3 +175,13 @@ test('npm --omit=optional installs no platform package, and loading says ERR_NAT
   expect(r.out).toContain('ERR_NATIVE_BINDING_MISSING');
   expect(r.out).toContain('agent-circuit-breaker has no native binary for linux-x64-gnu');
 }, 180_000);
+
+test('npm run release:dry-run passes every step: build, pack, test, publish in order, install by name', () => {
+  // With this machine's own environment: the dry run builds with cargo.
+  const child = spawnSync(process.execPath, [path.join(root, 'scripts', 'release-dry-run.js')], { cwd: root, encoding: 'utf8', timeout: 280_000 });
+  const r = { status: child.status, out: child.stdout };
+  expect(r.out).toMatch(/release dry run 4\/5[\s\S]*published to http:\/\/127\.0\.0\.1:\d+\/: agent-circuit-breaker-linux-x64-gnu-[\d.]+\.tgz, then agent-circuit-breaker-[\d.]+\.tgz/);
+  expect(r.out).toMatch(/release dry run 5\/5[\s\S]*smoke ok on node[\s\S]*import ok on node/);
+  expect({ status: r.status, last: r.out.trim().split('\n').pop() }).toEqual({ status: 0, last: 'release dry run: every step passed' });
+  expect(child.stderr).not.toMatch(/release dry run failed/);
+}, 300_000);
