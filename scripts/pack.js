@@ -20,7 +20,11 @@ const TOOLCHAIN = '@napi-rs/cross-toolchain-x64-target-x86_64@1.0.0';
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
 const quiet = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, encoding: 'utf8', ...opts }).trim();
 
-/** The gcc of napi-rs's x86_64 glibc 2.17 cross toolchain, fetched once into .cache/. */
+/**
+ * The gcc of napi-rs's x86_64 glibc 2.17 cross toolchain, fetched once into .cache/. Not `napi build
+ * --use-napi-cross`: its @napi-rs/cross-toolchain 1.0.5 asks for target packages ^1.0.5, and the
+ * registry has 1.0.0 of them (checked 2026-11-28), so it cannot resolve its toolchain yet.
+ */
 function crossGcc() {
   const dir = path.join(cache, 'cross-x86_64');
   const gcc = path.join(dir, 'bin', 'x86_64-unknown-linux-gnu-gcc');

@@ -73,3 +73,22 @@ test('every platform package is tested where it runs, on Node 20, 22 and 24, bef
   expect(testJob).toContain('{ platform: linux-arm64-gnu, os: ubuntu-24.04-arm }');
   expect(text.slice(text.indexOf('\n  publish:'))).toMatch(/needs: \[test, test-musl\]/);
 });
+
+test("`npm version` keeps every platform package at the main package's version (napi version), changing nothing else", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-version-'));
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(manifest.scripts.version).toMatch(/^napi version\b/);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...manifest, version: '9.8.7' }, null, 2));
+    fs.cpSync(path.join(root, 'npm'), path.join(dir, 'npm'), { recursive: true, filter: (src) => !src.endsWith('.node') && !src.endsWith('LICENSE') });
+    execFileSync(path.join(root, 'node_modules', '.bin', 'napi'), ['version', '--cwd', dir], { stdio: 'ignore' });
+    for (const platform of fs.readdirSync(path.join(root, 'npm'))) {
+      const before = JSON.parse(fs.readFileSync(path.join(root, 'npm', platform, 'package.json'), 'utf8'));
+      const after = JSON.parse(fs.readFileSync(path.join(dir, 'npm', platform, 'package.json'), 'utf8'));
+      expect(before.version).toBe(manifest.version);
+      expect(after).toEqual({ ...before, version: '9.8.7' });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
