@@ -18,10 +18,13 @@ if (!main || !platform) {
 }
 const fixtures = path.join(__dirname, '..', '__tests__', 'package', 'fixtures');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-smoke-'));
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+// On Windows npm is a .cmd, which runs only through a shell: each argument quoted for it.
+const windows = process.platform === 'win32';
+const npm = windows ? 'npm.cmd' : 'npm';
+const quoted = (args) => (windows ? args.map((a) => `"${a}"`) : args);
 try {
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'smoke-consumer', version: '1.0.0', private: true }));
-  execFileSync(npm, ['install', '--no-audit', '--no-fund', main, platform], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
+  execFileSync(npm, quoted(['install', '--no-audit', '--no-fund', main, platform]), { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], shell: windows });
   for (const f of ['smoke.cjs', 'smoke.mjs']) {
     fs.copyFileSync(path.join(fixtures, f), path.join(dir, f));
     process.stdout.write(execFileSync(process.execPath, [f], { cwd: dir, encoding: 'utf8' }));

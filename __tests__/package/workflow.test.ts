@@ -71,7 +71,11 @@ test('every platform package is tested where it runs, on Node 20, 22 and 24, bef
   }
   expect(muslJob).toContain('container: node:${{ matrix.node }}-alpine');
   expect(testJob).toContain('{ platform: linux-arm64-gnu, os: ubuntu-24.04-arm }');
-  expect(text.slice(text.indexOf('\n  publish:'))).toMatch(/needs: \[test, test-musl\]/);
+  const publishJob = text.slice(text.indexOf('\n  publish:'));
+  expect(publishJob).toMatch(/needs: \[test, test-musl\]/);
+  // It publishes what was tested: the tested main tarball, the tested binaries; nothing rebuilt or repacked.
+  expect(publishJob).not.toMatch(/npm run pack|napi build/);
+  expect(publishJob).toContain('npm publish --access public --provenance artifacts/main-package/agent-circuit-breaker-[0-9]*.tgz');
 });
 
 test("`npm version` keeps every platform package at the main package's version (napi version), changing nothing else", () => {
