@@ -20,6 +20,7 @@ const { performance } = require('node:perf_hooks');
 const { fork, execFile } = require('node:child_process');
 const { promisify } = require('node:util');
 const { startRedisServer } = require('../scripts/redis-server');
+const { timeCalls, sorted, median, stat } = require('./sample');
 
 const root = path.resolve(__dirname, '..');
 const arg = (name, dflt) => (process.argv.indexOf(name) > 0 ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
@@ -46,17 +47,8 @@ async function childCall({ on, url, ops }) {
   await fleet?.ready();
   if (fleet && !fleet.status().connected) throw new Error('fleet sync did not connect');
   await sleep(300); // both modes: start-up settles (on: the syncs of each connection's 'ready' end)
-  const work = () => 1;
-  // As bench/cases.js: awaits of settled promises, all in microtasks, so the fleet's timers and
-  // sockets wait until the loop ends (only what attachFleet changes on the call path is measured).
-  const run = async (n) => { for (let i = 0; i < n; i++) await registry.execute('amazon', work); };
-  await run(ops); // warm-up
-  global.gc?.();
-  const t0 = process.hrtime.bigint();
-  await run(ops);
-  const ns = Number(process.hrtime.bigint() - t0) / ops;
-  const { calls, state } = registry.status('amazon');
-  if (calls.successes !== 2 * ops || state !== 'CLOSED') throw new Error(`calls not counted (${calls.successes}, ${state})`);
+  // The fleet's timers and sockets wait until the loop ends: only what attachFleet changes on the call path is measured.
+  const ns = await timeCalls(registry, 'amazon', ops);
   const st = fleet?.status(); // after the timed loop: did the link stay up?
   await fleet?.close();
   console.log(JSON.stringify({ ns, ops, connected: st?.connected ?? null, syncErrors: st?.syncErrors ?? null }));
@@ -108,8 +100,6 @@ function childWorker({ url, id }) {
 
 // ---- parent ----
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => { const s = sorted(xs); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const pct = (xs, p) => sorted(xs)[Math.max(0, Math.ceil(p * xs.length) - 1)]; // nearest rank
 const env = (o) => ({ ...process.env, FLEET_BENCH: JSON.stringify(o) });
 
@@ -140,7 +130,6 @@ async function measureCalls(url) {
     }
   }
   const [off, on] = [raw.off.map((s) => s.ns), raw.on.map((s) => s.ns)];
-  const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
   return { raw, summary: { off: stat(off), on: stat(on), ratioOfMedians: median(on) / median(off), medianOfRoundRatios: median(on.map((x, i) => x / off[i])), target: 1.05 } };
 }
 
@@ -202,11 +191,11 @@ async function measurePropagation(url, admin) {
   const [, subscribed] = await admin.call('PUBSUB', 'SHARDNUMSUB', 'bench-fleet:prop:{amazon}:events');
   for (const w of workers) w.send({ cmd: 'close' });
   await Promise.all(workers.map((w) => once(w, 'exit')));
-  const stat = (xs) => ({ n: xs.length, p50: pct(xs, 0.5), p99: pct(xs, 0.99), max: Math.max(...xs) });
+  const percentiles = (xs) => ({ n: xs.length, p50: pct(xs, 0.5), p99: pct(xs, 0.99), max: Math.max(...xs) });
   const of = (kind, key) => samples.filter((s) => !kind || s.kind === kind).map((s) => s[key]);
   const late = samples.filter((x) => x.hrMs > SYNC_MS / 2).map((x) => `prop-${x.to}`);
   const summary = { subscribedAtEnd: `${subscribed}/${INSTANCES}`, lateOverHalfInterval: late.length, lateReceivers: [...new Set(late)] };
-  for (const kind of ['remote_open', 'remote_close', null]) summary[kind ?? 'all'] = { dateNow: stat(of(kind, 'ms')), wallClock: stat(of(kind, 'hrMs')) };
+  for (const kind of ['remote_open', 'remote_close', null]) summary[kind ?? 'all'] = { dateNow: percentiles(of(kind, 'ms')), wallClock: percentiles(of(kind, 'hrMs')) };
   return { raw: samples, summary };
 }
 

@@ -21,6 +21,7 @@
 const [fs, os, path] = ['fs', 'os', 'path'].map((m) => require(`node:${m}`));
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
+const { timeCalls, median, stat } = require('./sample');
 
 const root = path.resolve(__dirname, '..');
 const arg = (name, dflt) => (process.argv.indexOf(name) > 0 ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
@@ -109,15 +110,7 @@ async function childCall({ mode, ops }) {
   const registry = new (lib('index.js').AgentCircuitBreaker)({ agents: ['amazon'] });
   const source = { breakers: registry };
   const prom = mode === 'none' ? null : registerCircuitMetrics(source, undefined, mode === 'callDurations' ? { callDurations: true } : {});
-  const work = () => 1;
-  const run = async (n) => { for (let i = 0; i < n; i++) await registry.execute('amazon', work); };
-  await run(ops); // warm-up
-  global.gc?.();
-  const t0 = process.hrtime.bigint();
-  await run(ops);
-  const ns = Number(process.hrtime.bigint() - t0) / ops;
-  const { calls, state } = registry.status('amazon');
-  if (calls.successes !== 2 * ops || state !== 'CLOSED') throw new Error(`calls not counted (${calls.successes}, ${state})`);
+  const ns = await timeCalls(registry, 'amazon', ops);
   // The histogram saw every call (or is not there at all).
   const histogram = prom?.getSingleMetric(CALL_DURATION_FAMILY);
   const observed = histogram ? (await histogram.get()).values.filter((v) => v.metricName.endsWith('_count')).reduce((a, v) => a + v.value, 0) : null;
@@ -129,9 +122,6 @@ async function childCall({ mode, ops }) {
 
 // ---- parent ----
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => { const s = sorted(xs); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 
 async function child(kind, opts) {
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', __filename, '--child', kind], {

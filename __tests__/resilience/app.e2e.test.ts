@@ -5,32 +5,16 @@
  * malformed bodies get 4xx. Needs `npm run build:app` first (the test command runs it).
  */
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import fc from 'fast-check';
-import { refusedPort } from './helpers/agent-server';
+import { until } from './helpers/agent-server';
+import { startApp, type App, type Sim } from './helpers/next-app';
 
-interface Sim {
-  urls: Record<string, string>;
-  setMode(agent: string, mode: string): void;
-  requests(agent: string): number;
-  close(): Promise<void>;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startAgents, agentEnv } = require('../../scripts/agent-sim') as {
-  startAgents: () => Promise<Sim>;
-  agentEnv: (urls: Record<string, string>) => Record<string, string>;
-};
-
-const root = path.resolve(__dirname, '../..');
 const TOKEN = 'e2e-secret-token';
 const OPEN_TIMEOUT_MS = 1500;
+let app: App;
 let sim: Sim;
-let next: ChildProcess;
 let base: string;
-let log = '';
 
 /** One HTTP request without keep-alive; resolves to status, headers and body text. */
 function request(
@@ -54,50 +38,14 @@ const analyze = (payload: unknown, headers: Record<string, string> = { 'content-
   request('POST', `${base}/api/marketplace/analyze`, { body: JSON.stringify(payload), headers });
 const diagnostics = async () => JSON.parse((await request('GET', `${base}/api/marketplace/diagnostics`, { headers: auth })).text);
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(root, '.next', 'BUILD_ID'))) throw new Error('the app is not built: run `npm run build:app` first');
-  sim = await startAgents();
-  const port = await refusedPort();
-  base = `http://127.0.0.1:${port}`;
-  next = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ...agentEnv(sim.urls),
-      CIRCUIT_OPEN_TIMEOUT_MS: String(OPEN_TIMEOUT_MS),
-      AGENT_TIMEOUT_MS: '1000',
-      DIAGNOSTICS_TOKEN: TOKEN,
-      NODE_ENV: 'production',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  next.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  next.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const up = await until(
-    () => request('GET', `${base}/api/marketplace/diagnostics`, { headers: auth }).then((r) => r.status, () => 0),
-    (s) => s === 200,
-    30_000,
-  );
-  if (up !== 200) throw new Error(`next start did not come up:\n${log}`);
+  app = await startApp({ CIRCUIT_OPEN_TIMEOUT_MS: String(OPEN_TIMEOUT_MS), AGENT_TIMEOUT_MS: '1000', DIAGNOSTICS_TOKEN: TOKEN });
+  ({ sim, base } = app);
 }, 60_000);
 
 afterAll(async () => {
-  if (next && next.exitCode === null) {
-    await new Promise<void>((resolve) => {
-      next.once('exit', () => resolve());
-      next.kill('SIGTERM');
-    });
-  }
-  await sim?.close();
+  await app?.close();
 });
 
 describe('the marketplace app', () => {

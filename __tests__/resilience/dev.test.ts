@@ -12,7 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { refusedPort } from './helpers/agent-server';
+import { refusedPort, until } from './helpers/agent-server';
+
+/** How long next dev may take to compile a route or restart. */
+const DEV_MS = 60_000;
 
 const root = resolve(__dirname, '../..');
 const probeRoute = join(root, 'app/api/dev-probe');
@@ -22,21 +25,12 @@ let dev: ChildProcess | undefined;
 let log = '';
 let base = '';
 
-/** Polls `read` until `ok` holds or `ms` pass; returns the last value. */
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read().catch(() => undefined as T);
-    if ((v !== undefined && ok(v)) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const json = (path: string): Promise<Json> => fetch(`${base}${path}`).then(async (r) => (r.status === 200 ? r.json() : undefined));
 const amazon = () => json('/api/marketplace/diagnostics').then((d) => d?.agents.amazon as { state: string; since: string; recoveryTimeRemainingMs: number | null; recentTransitions?: { reason: string }[] });
-const logged = (text: string, from = 0) => until(async () => log.indexOf(text, from), (i) => i >= 0);
+const logged = (text: string, from = 0) => until(async () => log.indexOf(text, from), (i) => i >= 0, DEV_MS);
 
 function writeProbeRoute(version: string): void {
   mkdirSync(probeRoute, { recursive: true });
@@ -123,7 +117,7 @@ test('npm run dev: app edits reload in place and library edits reach the app, wi
   expect(control).toBeDefined();
 
   // Trip amazon through the app.
-  expect((await until(amazon, (a) => a?.state === 'CLOSED'))?.state).toBe('CLOSED');
+  expect((await until(amazon, (a) => a?.state === 'CLOSED', DEV_MS))?.state).toBe('CLOSED');
   await fetch(`${control}/agents/amazon/fail`, { method: 'POST' });
   for (let i = 0; i < 5; i++) {
     await fetch(`${base}/api/marketplace/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { sku: 'B0C1' }, agents: ['amazon'] }) });
@@ -133,9 +127,9 @@ test('npm run dev: app edits reload in place and library edits reach the app, wi
 
   // An app edit: a new route, then an edit of it, served without a restart; same breaker, same state.
   writeProbeRoute('app-1');
-  expect(await until(() => json('/api/dev-probe'), (p) => p?.app === 'app-1')).toEqual({ app: 'app-1', library: 'lib-1', amazon: 'OPEN' });
+  expect(await until(() => json('/api/dev-probe'), (p) => p?.app === 'app-1', DEV_MS)).toEqual({ app: 'app-1', library: 'lib-1', amazon: 'OPEN' });
   writeProbeRoute('app-2');
-  expect(await until(() => json('/api/dev-probe'), (p) => p?.app === 'app-2')).toEqual({ app: 'app-2', library: 'lib-1', amazon: 'OPEN' });
+  expect(await until(() => json('/api/dev-probe'), (p) => p?.app === 'app-2', DEV_MS)).toEqual({ app: 'app-2', library: 'lib-1', amazon: 'OPEN' });
   expect(log).not.toContain('dev: library rebuilt');
   // The same breaker: opened once, by the failures, and not since (since is wall time derived from
   // the monotonic clock, so it may move by a millisecond between reads).
@@ -148,7 +142,7 @@ test('npm run dev: app edits reload in place and library edits reach the app, wi
   const mark = log.length;
   writeProbeLib('lib-2');
   expect(await logged('dev: library rebuilt', mark)).toBeGreaterThanOrEqual(0);
-  expect(await until(() => json('/api/dev-probe'), (p) => p?.library === 'lib-2')).toEqual({ app: 'app-2', library: 'lib-2', amazon: 'OPEN' });
+  expect(await until(() => json('/api/dev-probe'), (p) => p?.library === 'lib-2', DEV_MS)).toEqual({ app: 'app-2', library: 'lib-2', amazon: 'OPEN' });
   const restored = await amazon();
   expect(restored.state).toBe('OPEN');
   expect(restored.recentTransitions?.at(-1)?.reason).toBe('restored');
@@ -169,7 +163,7 @@ test('npm run dev stops, tsc and all, when next dev dies', async () => {
   run.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((done) => run.once('exit', (code) => done(code)));
   try {
-    expect(await until(async () => out.indexOf('dev: app on'), (i) => i >= 0)).toBeGreaterThanOrEqual(0);
+    expect(await until(async () => out.indexOf('dev: app on'), (i) => i >= 0, DEV_MS)).toBeGreaterThanOrEqual(0);
     const children = childrenOf(run.pid!);
     const next = children.find((c) => c.args.includes('next/dist/bin/next'));
     const tsc = children.find((c) => c.args.includes('typescript/bin/tsc'));

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { refusedPort } from './helpers/agent-server';
+import { refusedPort, until } from './helpers/agent-server';
 import { startApp, type App } from './helpers/next-app';
 
 const TOKEN = 'scrape-secret-token';
@@ -49,15 +49,6 @@ async function query(promql: string): Promise<{ metric: Record<string, string>; 
   return body.data.result;
 }
 
-/** Polls `read` until `ok` or the deadline; returns the last value. */
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read().catch(() => undefined as T);
-    if ((v !== undefined && ok(v)) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Starts Prometheus on a free loopback port, scraping the app every 500 ms with the token. */
 async function startPrometheus(): Promise<void> {

@@ -150,3 +150,16 @@ export async function eventually(ok: () => boolean | Promise<boolean>, ms = 2000
   }
   return true;
 }
+
+/**
+ * Polls `read` until `ok` holds of its value or `ms` pass, every `every` ms; resolves to the last
+ * value. A read that throws counts as not yet (undefined).
+ */
+export async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000, every = 100): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read().catch(() => undefined as T);
+    if ((v !== undefined && ok(v)) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
