@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import {
   CALL_DURATION_BUCKETS,
   CALL_DURATION_FAMILY,
+  CALL_DURATION_MAX_AGENTS,
   registerCircuitMetrics,
   stopCallDurations,
   type CircuitMetricsSource,
@@ -310,6 +311,17 @@ describe('call-duration histogram', () => {
     const counts = Object.fromEntries(series(e, `${CALL_DURATION_FAMILY}_count`, { agent: 'amazon' }).map((s) => [s.labels.outcome, s.value]));
     expect(counts).toEqual({ released: 1, failure: 1 });
     for (const [outcome, n] of Object.entries(counts)) expect(value(e, 'agent_circuit_calls_total', { agent: 'amazon', outcome })).toBe(n);
+  });
+
+  test('messages for more than CALL_DURATION_MAX_AGENTS agents do not grow the histogram past that many agents', async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = registerCircuitMetrics(track({ breakers }), undefined, ON);
+    const channel = diagnostics.channel('agent-circuit-breaker:call:end');
+    for (let i = 0; i < CALL_DURATION_MAX_AGENTS + 500; i++) channel.publish({ agent: `flood-${i}`, durationMs: 1, outcome: 'success' });
+    await breakers.execute('amazon', async () => 'ok');
+    const agents = new Set(series(await scrape(registry), `${CALL_DURATION_FAMILY}_count`).map((s) => s.labels.agent));
+    expect(agents.size).toBe(CALL_DURATION_MAX_AGENTS);
+    expect(agents.has('amazon')).toBe(false); // a real agent arriving after the flood is not counted either
   });
 
   test('a foreign message on the call:end channel is ignored: no crash, no NaN, no made-up outcome', async () => {

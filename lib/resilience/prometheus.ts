@@ -42,6 +42,9 @@ export interface CircuitMetricsOptions {
 
 export { CALL_DURATION_BUCKETS };
 
+/** The most agents the call-duration histogram keeps series for; calls of further agents are not counted. */
+export const CALL_DURATION_MAX_AGENTS = 10_000;
+
 type Labels = Record<string, string | number>;
 type Value = { value: number; labels: Labels; metricName?: string };
 /** One row of the table, read by column name. */
@@ -195,10 +198,17 @@ class CallDurations {
 
   constructor(readonly bounds: readonly number[]) {}
 
-  /** Counts one call of `agent` with `outcome` that took `seconds`. */
+  /**
+   * Counts one call of `agent` with `outcome` that took `seconds`. Past CALL_DURATION_MAX_AGENTS
+   * agents a new one is not counted: the channel is public, and its messages must not grow this
+   * without bound.
+   */
   observe(agent: string, outcome: string, seconds: number): void {
     let byOutcome = this.series.get(agent);
-    if (!byOutcome) this.series.set(agent, (byOutcome = new Map()));
+    if (!byOutcome) {
+      if (this.series.size >= CALL_DURATION_MAX_AGENTS) return;
+      this.series.set(agent, (byOutcome = new Map()));
+    }
     let s = byOutcome.get(outcome);
     if (!s) byOutcome.set(outcome, (s = { agent, outcome, counts: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
     const bounds = this.bounds;
