@@ -64,10 +64,36 @@ function publish(target, npmrc) {
   return execFileSync('npm', ['publish', '--access', 'public', target], { env: { ...process.env, npm_config_userconfig: npmrc }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/**
+ * Publishes the platform packages `platforms` (npm/ folder names, each holding its binary) as the
+ * release workflow does, with `napi prepublish`: it checks each folder against its target,
+ * publishes it, and skips a version already out. It runs on a copy under `work` whose package.json
+ * lists only those targets, because prepublish wants a binary for every listed target and rewrites
+ * the manifest's optionalDependencies. Returns napi's output and the optionalDependencies it wrote.
+ */
+function prepublishPlatforms(platforms, npmrc, work) {
+  const { parseTriple } = require('@napi-rs/cli');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const release = fs.mkdtempSync(path.join(work, 'release-'));
+  const targets = pkg.napi.targets.filter((t) => platforms.includes(parseTriple(t).platformArchABI));
+  if (targets.length !== platforms.length) throw new Error(`not every one of ${platforms.join(', ')} is in package.json napi.targets`);
+  const { scripts, devDependencies, overrides, ...manifest } = pkg;
+  fs.writeFileSync(path.join(release, 'package.json'), JSON.stringify({ ...manifest, napi: { ...pkg.napi, targets } }, null, 2));
+  for (const platform of platforms) {
+    const dir = path.join(release, 'npm', platform);
+    fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true });
+    fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
+  }
+  const napi = path.join(root, 'node_modules', '.bin', 'napi');
+  const out = execFileSync(napi, ['prepublish', '--tag-style', 'npm', '--no-gh-release'], { cwd: release, env: { ...process.env, npm_config_userconfig: npmrc }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const { optionalDependencies } = JSON.parse(fs.readFileSync(path.join(release, 'package.json'), 'utf8'));
+  return { out, optionalDependencies };
+}
+
 /** Publishes in release order: every platform package (folders or tarballs), then the main package. */
 function publishRelease({ platforms, main }, npmrc) {
   for (const target of platforms) publish(target, npmrc);
   publish(main, npmrc);
 }
 
-module.exports = { startRegistry, publish, publishRelease };
+module.exports = { startRegistry, publish, publishRelease, prepublishPlatforms };

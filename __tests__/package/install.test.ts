@@ -16,6 +16,8 @@ const root = path.resolve(__dirname, '../..');
 const fixtures = path.join(__dirname, 'fixtures');
 const NODE_VERSIONS = { 22: '22.23.3', 24: '24.21.0' };
 const NEXT = ['next@16.4.6', 'react@19.3.1', 'react-dom@19.3.1'];
+/** The @types/node a Node 20 user type-checks against. */
+const TYPES_NODE = '20.19.43';
 
 /** PATH with node and the system tools, without cargo or rustc. */
 const PATH = [path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
@@ -72,6 +74,14 @@ describe('the installed package', () => {
     const files = execFileSync('find', [main, '-type', 'f'], { encoding: 'utf8' });
     expect(files).not.toMatch(/\.node$/m);
     expect(fs.existsSync(path.join(consumer, 'node_modules', 'agent-circuit-breaker-linux-x64-gnu', 'agent-circuit-breaker.linux-x64-gnu.node'))).toBe(true);
+  });
+
+  test('the installed linux-x64-gnu binary needs at most GLIBC_2.14, so it loads on any glibc from 2.17 on', () => {
+    const node = path.join(consumer, 'node_modules', 'agent-circuit-breaker-linux-x64-gnu', 'agent-circuit-breaker.linux-x64-gnu.node');
+    const versions = (execFileSync('objdump', ['-T', node], { encoding: 'utf8' }).match(/GLIBC_[0-9.]+/g) ?? []).map((v) => v.slice(6).split('.').map(Number));
+    expect(versions.length).toBeGreaterThan(0);
+    const above = versions.filter(([major, minor]) => major > 2 || (major === 2 && minor > 14)).map((v) => `GLIBC_${v.join('.')}`);
+    expect(above).toEqual([]);
   });
 
   test('both packages carry the repository, homepage, bugs and license a registry shows, with the LICENSE file; the main one its CHANGELOG', () => {
@@ -192,6 +202,26 @@ describe('the installed package', () => {
       server.kill('SIGTERM');
     }
   }, 300_000);
+
+  test.each([
+    ['agent-circuit-breaker', []],
+    ['agent-circuit-breaker/prometheus', ['prom-client@15.1.3']],
+    ['agent-circuit-breaker/otel', ['@opentelemetry/api@1.9.1']],
+    ['agent-circuit-breaker/fleet', ['ioredis@5.9.2']],
+  ])('%s type-checks with skipLibCheck off and only its own optional peer installed', (entry, peers) => {
+    const dir = freshFolder('types');
+    try {
+      const tarballs = [summary.main.file, summary.platform.file].map((f) => path.join(root, 'pack', f));
+      sh('npm', ['install', '--no-audit', '--no-fund', ...tarballs, `@types/node@${TYPES_NODE}`, ...peers], dir);
+      fs.writeFileSync(path.join(dir, 'index.ts'), `import * as entry from '${entry}';\nexport const names: string[] = Object.keys(entry);\n`);
+      const compilerOptions = { strict: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', noEmit: true, types: ['node'] };
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }));
+      const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' });
+      expect({ status: tsc.status, out: `${tsc.stdout}${tsc.stderr}` }).toEqual({ status: 0, out: '' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test('the main package without its platform package fails with one clear error', () => {
     const alone = freshFolder('alone');

@@ -13,6 +13,7 @@
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -114,9 +115,24 @@ afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
+/**
+ * The registry's document for `name`, on a connection of its own: a kept-alive socket from before
+ * the publishing could be closed by verdaccio just as it is reused ("other side closed").
+ */
+function registryDocument(name: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${registry}${name}`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve(JSON.parse(body)));
+      })
+      .on('error', reject);
+  });
+}
+
 test('every package is in the registry at the version packed', async () => {
   for (const name of ['agent-circuit-breaker', ...platforms.map((p) => `agent-circuit-breaker-${p}`)]) {
-    const doc = (await (await fetch(`${registry}${name}`)).json()) as { 'dist-tags': { latest: string } };
+    const doc = (await registryDocument(name)) as { 'dist-tags': { latest: string } };
     expect([name, doc['dist-tags'].latest]).toEqual([name, summary.version]);
   }
 });
@@ -180,7 +196,9 @@ test('npm run release:dry-run passes every step: build, pack, test, publish in o
   // With this machine's own environment: the dry run builds with cargo.
   const child = spawnSync(process.execPath, [path.join(root, 'scripts', 'release-dry-run.js')], { cwd: root, encoding: 'utf8', timeout: 280_000 });
   const r = { status: child.status, out: child.stdout };
-  expect(r.out).toMatch(/release dry run 4\/5[\s\S]*published to http:\/\/127\.0\.0\.1:\d+\/: agent-circuit-breaker-linux-x64-gnu-[\d.]+\.tgz, then agent-circuit-breaker-[\d.]+\.tgz/);
+  expect(r.out).toMatch(/release dry run 4\/5[\s\S]*\+ agent-circuit-breaker-linux-x64-gnu@[\d.]+\n/);
+  expect(r.out).toContain("the main package's optionalDependencies agree with napi's: agent-circuit-breaker-linux-x64-gnu");
+  expect(r.out).toMatch(/published to http:\/\/127\.0\.0\.1:\d+\/: agent-circuit-breaker-linux-x64-gnu \(napi prepublish\), then agent-circuit-breaker-[\d.]+\.tgz/);
   expect(r.out).toMatch(/release dry run 5\/5[\s\S]*smoke ok on node[\s\S]*import ok on node/);
   expect({ status: r.status, last: r.out.trim().split('\n').pop() }).toEqual({ status: 0, last: 'release dry run: every step passed' });
   expect(child.stderr).not.toMatch(/release dry run failed/);

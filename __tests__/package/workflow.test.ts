@@ -75,7 +75,12 @@ test('every platform package is tested where it runs, on Node 20, 22 and 24, bef
   expect(publishJob).toMatch(/needs: \[test, test-musl\]/);
   // It publishes what was tested: the tested main tarball, the tested binaries; nothing rebuilt or repacked.
   expect(publishJob).not.toMatch(/npm run pack|napi build/);
-  expect(publishJob).toContain('npm publish --access public --provenance artifacts/main-package/agent-circuit-breaker-[0-9]*.tgz');
+  // napi prepublish publishes the platform packages (the release dry run runs it against a local
+  // registry), with provenance; only then the main package.
+  const prepublish = publishJob.indexOf('npx napi prepublish --tag-style npm --no-gh-release');
+  expect(prepublish).toBeGreaterThan(publishJob.indexOf('npx napi artifacts'));
+  expect(publishJob).toContain("NPM_CONFIG_PROVENANCE: 'true'");
+  expect(publishJob.indexOf('npm publish --access public --provenance artifacts/main-package/agent-circuit-breaker-[0-9]*.tgz')).toBeGreaterThan(prepublish);
 });
 
 test("`npm version` keeps every platform package at the main package's version (napi version), changing nothing else", () => {
@@ -96,3 +101,27 @@ test("`npm version` keeps every platform package at the main package's version (
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the publish step publishes nothing when any platform binary is missing (napi prepublish, against a local registry)', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startRegistry } = require('../../scripts/local-registry') as { startRegistry(work: string): Promise<{ npmrc: string; stop(): Promise<void> }> };
+  const binary = path.join(root, 'npm', 'linux-x64-gnu', 'agent-circuit-breaker.linux-x64-gnu.node');
+  if (!fs.existsSync(binary)) throw new Error('no linux-x64-gnu binary in npm/: run `npm run pack` first (the test command does)');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-prepublish-'));
+  const registry = await startRegistry(work);
+  try {
+    // The publish job's layout: this package.json and npm/, where only linux-x64-gnu has its binary.
+    const release = path.join(work, 'release');
+    fs.cpSync(path.join(root, 'npm'), path.join(release, 'npm'), { recursive: true });
+    fs.copyFileSync(path.join(root, 'package.json'), path.join(release, 'package.json'));
+    const env = { ...process.env, npm_config_userconfig: registry.npmrc };
+    const r = spawnSync(path.join(root, 'node_modules', '.bin', 'napi'), ['prepublish', '--tag-style', 'npm', '--no-gh-release'], { cwd: release, env, encoding: 'utf8' });
+    expect({ status: r.status, out: `${r.stdout}${r.stderr}` }).toEqual({ status: expect.any(Number), out: expect.stringMatching(/Release package agent-circuit-breaker-[a-z0-9-]+ is incomplete: missing agent-circuit-breaker\.[a-z0-9-]+\.node/) });
+    expect(r.status).not.toBe(0);
+    const view = spawnSync('npm', ['view', 'agent-circuit-breaker-linux-x64-gnu', 'version'], { env, encoding: 'utf8' });
+    expect(`${view.stdout}${view.stderr}`).toMatch(/E404/);
+  } finally {
+    await registry.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}, 120_000);

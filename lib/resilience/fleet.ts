@@ -22,7 +22,7 @@ import { fleetControl, type FleetControl } from './circuit-breaker';
 import { BREAKER_LIMITS } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import { CLOSE, LEASE, RELEASE, SYNC, TRIP } from './fleet-scripts';
-import type { TransitionEvent, TransitionReason } from './types';
+import type { FleetAgentStatus, FleetStatus, TransitionEvent, TransitionReason } from './types';
 
 /** Options of `attachFleet`. */
 export interface FleetOptions {
@@ -42,34 +42,8 @@ export interface FleetOptions {
   instanceId?: string;
 }
 
-/** What one agent's breaker shares with the fleet, for diagnostics. */
-export interface FleetAgentStatus {
-  /** True while the fleet link is up: this agent's transitions are shared. */
-  shared: boolean;
-  /** The generation of the last fleet transition this instance applied or published (0: none yet). */
-  generation: number;
-  /** The last transition another instance caused here, or null. */
-  lastRemote: { origin: string; to: 'OPEN' | 'CLOSED'; generation: number; at: string } | null;
-  /** The instances holding this agent's probe leases (HALF_OPEN, or about to be). */
-  leaseHolders: string[];
-}
-
-/** The fleet link, for diagnostics and metrics. */
-export interface FleetStatus {
-  instanceId: string;
-  /** True when the last sync with Redis succeeded. */
-  connected: boolean;
-  /** When the last sync succeeded (ISO 8601), or null. */
-  lastSyncAt: string | null;
-  /** Instances that synced within the last three intervals, this one included. */
-  instancesSeen: number;
-  /** Redis commands that failed or timed out since attaching. */
-  syncErrors: number;
-  /** Transitions applied here because another instance made them, by agent, from and to state. */
-  remoteTransitions: Array<{ agent: string; from: string; to: string; count: number }>;
-  syncIntervalMs: number;
-  agents: Record<string, FleetAgentStatus>;
-}
+/** The fleet link's shape, stated in types.ts so the exporters' types need no ioredis. */
+export type { FleetAgentStatus, FleetStatus };
 
 /** Local transitions the fleet learns about: a trip, or a close this instance decided. */
 const PUBLISHED_OPENS: readonly TransitionReason[] = ['failure_threshold', 'error_rate_threshold', 'probe_failed', 'probe_timed_out', 'forced_open'];

@@ -54,9 +54,7 @@ import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, FAMILY_HELP } from './families';
 import { callEnded } from './instrument';
-// Type-only: erased from the JavaScript, so this module never loads prom-client.
-import type { CircuitMetricsSource } from './prometheus';
-import type { MetricsTable, TransitionEvent } from './types';
+import type { CircuitMetricsSource, MetricsTable, TransitionEvent } from './types';
 
 /** What the instruments read: the same shape as the Prometheus exporter's source. */
 export type { CircuitMetricsSource };

@@ -12,21 +12,12 @@
 import diagnostics from 'node:diagnostics_channel';
 import { Registry, type Metric, type PrometheusContentType, type RegistryContentType } from 'prom-client';
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
-import type { FleetStatus } from './fleet';
 import { CircuitBreakerError, describe } from './errors';
 import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, FAMILY_HELP } from './families';
 import { callEnded } from './instrument';
-import type { MetricsTable } from './types';
+import type { CircuitMetricsSource, FleetStatus, MetricsTable } from './types';
 
-/** What the metrics are read from at scrape time. */
-export interface CircuitMetricsSource {
-  /** The breakers: an `AgentCircuitBreaker`, or anything with its `metricsTable()`. */
-  breakers: { metricsTable(): MetricsTable };
-  /** Fallbacks served per agent, if known. */
-  fallbacks?(agent: string): { cached: number; empty: number };
-  /** Fleet mode's link, when it is on: its families are registered only then. */
-  fleet?(): FleetStatus | undefined;
-}
+export type { CircuitMetricsSource };
 
 /** How `registerCircuitMetrics` measures calls. */
 export interface CircuitMetricsOptions {

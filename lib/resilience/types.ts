@@ -40,3 +40,45 @@ export interface MetricsTable {
   /** The numbers, row after row. */
   values: Float64Array;
 }
+
+/** What one agent's breaker shares with the fleet, for diagnostics. */
+export interface FleetAgentStatus {
+  /** True while the fleet link is up: this agent's transitions are shared. */
+  shared: boolean;
+  /** The generation of the last fleet transition this instance applied or published (0: none yet). */
+  generation: number;
+  /** The last transition another instance caused here, or null. */
+  lastRemote: { origin: string; to: 'OPEN' | 'CLOSED'; generation: number; at: string } | null;
+  /** The instances holding this agent's probe leases (HALF_OPEN, or about to be). */
+  leaseHolders: string[];
+}
+
+/** The fleet link, for diagnostics and metrics. */
+export interface FleetStatus {
+  /** This instance's id in Redis (`FleetOptions.instanceId`). */
+  instanceId: string;
+  /** True when the last sync with Redis succeeded. */
+  connected: boolean;
+  /** When the last sync succeeded (ISO 8601), or null. */
+  lastSyncAt: string | null;
+  /** Instances that synced within the last three intervals, this one included. */
+  instancesSeen: number;
+  /** Redis commands that failed or timed out since attaching. */
+  syncErrors: number;
+  /** Transitions applied here because another instance made them, by agent, from and to state. */
+  remoteTransitions: Array<{ agent: string; from: string; to: string; count: number }>;
+  /** How often this instance syncs with Redis, in milliseconds. */
+  syncIntervalMs: number;
+  /** Each agent's share of the fleet state. */
+  agents: Record<string, FleetAgentStatus>;
+}
+
+/** What the metrics exporters (`/prometheus`, `/otel`) read at scrape or collection time. */
+export interface CircuitMetricsSource {
+  /** The breakers: an `AgentCircuitBreaker`, or anything with its `metricsTable()`. */
+  breakers: { metricsTable(): MetricsTable };
+  /** Fallbacks served per agent, if known. */
+  fallbacks?(agent: string): { cached: number; empty: number };
+  /** Fleet mode's link, when it is on: its families are registered only then. */
+  fleet?(): FleetStatus | undefined;
+}
