@@ -4,7 +4,7 @@
 // resolve into the project itself, and Next.js would then bundle the native addon instead of
 // treating it as an external package (Turbopack: "node addon ... is not placeable in ESM chunks").
 // Copies what `npm pack` ships (package.json "files", and the published manifest) plus the built
-// .node for this platform.
+// .node for this platform. Runs after every `npm install` here too (package.json postinstall).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -40,8 +40,16 @@ function walk(dir, rel = '') {
   }
 }
 
-if (!fs.readdirSync(root).some((f) => f.endsWith('.node'))) {
-  console.error('no built .node next to index.js: run `npm run build` first');
+// `--if-built` (the postinstall hook: any `npm install` here deletes the copy) puts it back when there
+// is a build to copy, and otherwise says what will.
+const ifBuilt = process.argv.includes('--if-built');
+const built = fs.readdirSync(root).some((f) => f.endsWith('.node')) && fs.existsSync(path.join(root, pkg.main));
+if (!built) {
+  if (ifBuilt) {
+    console.log(`${pkg.name} is not built yet: \`npm run build:app\` builds it and installs it into node_modules for the app`);
+    process.exit(0);
+  }
+  console.error('no built .node next to index.js, or no compiled lib/: run `npm run build` first');
   process.exit(1);
 }
 fs.rmSync(staging, { recursive: true, force: true });
