@@ -7,6 +7,9 @@
 // the native addon ("not placeable in ESM chunks"). Without it the root is an ordinary project; the
 // copy in node_modules/agent-circuit-breaker (scripts/install-self.js) gets this manifest, so the
 // app resolves the package through the same map a user's app does.
+//
+// Not `publishConfig.exports`: pnpm and yarn swap such fields in when they publish, but npm (11.19,
+// which the release workflow publishes with, for --provenance) ships publishConfig untouched.
 'use strict';
 
 /** Where runtimes without Node-API (edge, workers, browsers) land: a module that throws one clear error. */
