@@ -65,13 +65,17 @@ function publish(target, npmrc) {
 }
 
 /**
- * Publishes the platform packages `platforms` (npm/ folder names, each holding its binary) as the
- * release workflow does, with `napi prepublish`: it checks each folder against its target,
- * publishes it, and skips a version already out. It runs on a copy under `work` whose package.json
- * lists only those targets, because prepublish wants a binary for every listed target and rewrites
- * the manifest's optionalDependencies. Returns napi's output and the optionalDependencies it wrote.
+ * Publishes the platform packages `platforms` (npm/ folder names whose binary this machine built) as
+ * the release workflow's publish job does, on a copy of its layout under `work`:
+ *   1. the binaries lie in artifacts/<platform>/, as actions/download-artifact leaves them;
+ *   2. `napi artifacts` moves each into its npm/ folder (and fails if a target's binary is missing);
+ *   3. `napi prepublish` checks each folder against its target, publishes it, and skips a version
+ *      already out.
+ * The copy's package.json lists only those targets: both commands want a binary for every listed
+ * target, and prepublish rewrites the manifest's optionalDependencies. Returns the commands' output
+ * and the optionalDependencies napi wrote.
  */
-function prepublishPlatforms(platforms, npmrc, work) {
+function publishPlatforms(platforms, npmrc, work) {
   const { parseTriple } = require('@napi-rs/cli');
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const release = fs.mkdtempSync(path.join(work, 'release-'));
@@ -80,12 +84,17 @@ function prepublishPlatforms(platforms, npmrc, work) {
   const { scripts, devDependencies, overrides, ...manifest } = pkg;
   fs.writeFileSync(path.join(release, 'package.json'), JSON.stringify({ ...manifest, napi: { ...pkg.napi, targets } }, null, 2));
   for (const platform of platforms) {
+    const binary = `${pkg.napi.binaryName}.${platform}.node`;
     const dir = path.join(release, 'npm', platform);
-    fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true });
+    fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true, filter: (src) => !src.endsWith('.node') });
     fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
+    fs.mkdirSync(path.join(release, 'artifacts', platform), { recursive: true });
+    fs.copyFileSync(path.join(root, 'npm', platform, binary), path.join(release, 'artifacts', platform, binary));
   }
-  const napi = path.join(root, 'node_modules', '.bin', 'napi');
-  const out = execFileSync(napi, ['prepublish', '--tag-style', 'npm', '--no-gh-release'], { cwd: release, env: { ...process.env, npm_config_userconfig: npmrc }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const napi = (args, env = process.env) => execFileSync(path.join(root, 'node_modules', '.bin', 'napi'), args, { cwd: release, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out =
+    napi(['artifacts', '--output-dir', 'artifacts', '--npm-dir', 'npm']) +
+    napi(['prepublish', '--tag-style', 'npm', '--no-gh-release'], { ...process.env, npm_config_userconfig: npmrc });
   const { optionalDependencies } = JSON.parse(fs.readFileSync(path.join(release, 'package.json'), 'utf8'));
   return { out, optionalDependencies };
 }
@@ -96,4 +105,4 @@ function publishRelease({ platforms, main }, npmrc) {
   publish(main, npmrc);
 }
 
-module.exports = { startRegistry, publish, publishRelease, prepublishPlatforms };
+module.exports = { startRegistry, publish, publishRelease, publishPlatforms };

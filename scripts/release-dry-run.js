@@ -5,8 +5,8 @@
 //      others need their own runners and are listed as not built;
 //   2. pack the main package and each built platform package (pack/);
 //   3. test each built platform package as the workflow's test jobs do (scripts/smoke-package.js);
-//   4. publish to a local verdaccio on loopback: the platform packages first, with `napi prepublish`
-//      as the workflow does, then the main package, whose optionalDependencies must be the ones napi
+//   4. publish to a local verdaccio on loopback: the platform packages first, as the workflow does
+//      (`napi artifacts` puts each binary in its npm/ folder, `napi prepublish` publishes), then the main package, whose optionalDependencies must be the ones napi
 //      writes for the same targets;
 //   5. install `agent-circuit-breaker` by name from it in a fresh folder and run the smoke scripts.
 // Exits non-zero at the first step that fails.
@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { startRegistry, publish, prepublishPlatforms } = require('./local-registry');
+const { startRegistry, publish, publishPlatforms } = require('./local-registry');
 
 const root = path.resolve(__dirname, '..');
 const step = (n, what) => console.log(`\nrelease dry run ${n}/5: ${what}`);
@@ -42,7 +42,7 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-release-'));
   const registry = await startRegistry(work);
   try {
-    const napi = prepublishPlatforms(built, registry.npmrc, work);
+    const napi = publishPlatforms(built, registry.npmrc, work);
     process.stdout.write(napi.out);
     const shipped = JSON.parse(execFileSync('tar', ['-xzOf', main, 'package/package.json'], { encoding: 'utf8' })).optionalDependencies;
     for (const [name, version] of Object.entries(napi.optionalDependencies)) {
@@ -50,7 +50,7 @@ async function main() {
     }
     console.log(`the main package's optionalDependencies agree with napi's: ${Object.keys(napi.optionalDependencies).join(', ')}`);
     publish(main, registry.npmrc);
-    console.log(`published to ${registry.url}: ${built.map((p) => `agent-circuit-breaker-${p}`).join(', ')} (napi prepublish), then ${path.basename(main)}`);
+    console.log(`published to ${registry.url}: ${built.map((p) => `agent-circuit-breaker-${p}`).join(', ')} (napi artifacts, napi prepublish), then ${path.basename(main)}`);
 
     step(5, 'install by name from the registry and run the smoke scripts');
     const consumer = path.join(work, 'consumer');
