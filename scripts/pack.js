@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { publishedManifest } = require('./manifest');
+const { glibcVersions } = require('./glibc-ceiling');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'pack');
@@ -51,8 +52,7 @@ function stageMain(platforms) {
 
 function highestGlibc(file) {
   try {
-    const versions = quiet('objdump', ['-T', file]).match(/GLIBC_[0-9.]+/g) ?? [];
-    return versions.map((v) => v.slice(6)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop() ?? null;
+    return glibcVersions(file).pop() ?? null;
   } catch {
     return null;
   }

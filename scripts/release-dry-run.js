@@ -18,6 +18,7 @@ const { execFileSync } = require('node:child_process');
 const { startRegistry, publish, publishPlatforms } = require('./local-registry');
 
 const root = path.resolve(__dirname, '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const step = (n, what) => console.log(`\nrelease dry run ${n}/5: ${what}`);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
 
@@ -45,10 +46,16 @@ async function main() {
     const napi = publishPlatforms(built, registry.npmrc, work);
     process.stdout.write(napi.out);
     const shipped = JSON.parse(execFileSync('tar', ['-xzOf', main, 'package/package.json'], { encoding: 'utf8' })).optionalDependencies;
+    // napi writes one entry per target at the version: for the targets built here it wrote them; for
+    // the whole of napi.targets the same rule gives the map the main package must carry, exactly.
+    const { parseTriple } = require('@napi-rs/cli');
+    const expected = Object.fromEntries(pkg.napi.targets.map((t) => [`${pkg.name}-${parseTriple(t).platformArchABI}`, pkg.version]));
     for (const [name, version] of Object.entries(napi.optionalDependencies)) {
-      if (shipped[name] !== version) throw new Error(`napi prepublish wants ${name}@${version}; the main package depends on ${name}@${shipped[name]}`);
+      if (expected[name] !== version) throw new Error(`napi prepublish wrote ${name}@${version}, not ${name}@${expected[name]}`);
     }
-    console.log(`the main package's optionalDependencies agree with napi's: ${Object.keys(napi.optionalDependencies).join(', ')}`);
+    const sorted = (deps) => JSON.stringify(Object.entries(deps ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+    if (sorted(shipped) !== sorted(expected)) throw new Error(`the main package's optionalDependencies ${sorted(shipped)} are not napi's ${sorted(expected)}`);
+    console.log(`the main package's optionalDependencies agree with napi's: ${Object.keys(expected).sort().join(', ')}`);
     publish(main, registry.npmrc);
     console.log(`published to ${registry.url}: ${built.map((p) => `agent-circuit-breaker-${p}`).join(', ')} (napi artifacts, napi prepublish), then ${path.basename(main)}`);
 

@@ -71,8 +71,15 @@ test('every platform package is tested where it runs, on Node 20, 22 and 24, bef
   }
   expect(muslJob).toContain('container: node:${{ matrix.node }}-alpine');
   expect(testJob).toContain('{ platform: linux-arm64-gnu, os: ubuntu-24.04-arm }');
+  // Each gnu binary is checked against the glibc the README promises, where it was tested.
+  expect(testJob).toContain("if: endsWith(matrix.platform, '-gnu')\n        run: node scripts/glibc-ceiling.js");
+  const packJob = text.slice(text.indexOf('\n  pack-main:'), text.indexOf('\n  test:'));
+  expect(packJob).toContain('node scripts/release-check.js "$GITHUB_REF_NAME"');
   const publishJob = text.slice(text.indexOf('\n  publish:'));
   expect(publishJob).toMatch(/needs: \[test, test-musl\]/);
+  // Run by hand (workflow_dispatch) it builds and tests; only a version tag publishes.
+  expect(text).toMatch(/^on:\n  push:\n    tags: \['v\*'\]\n  workflow_dispatch:/m);
+  expect(publishJob).toContain("if: startsWith(github.ref, 'refs/tags/v')");
   // It publishes what was tested: the tested main tarball, the tested binaries; nothing rebuilt or repacked.
   expect(publishJob).not.toMatch(/npm run pack|napi build/);
   // napi prepublish publishes the platform packages (the release dry run runs it against a local
@@ -125,3 +132,33 @@ test('the publish step publishes nothing when any platform binary is missing (na
     fs.rmSync(work, { recursive: true, force: true });
   }
 }, 120_000);
+
+describe('scripts/release-check.js (the workflow runs it on a version tag before anything is packed)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { releaseProblems } = require('../../scripts/release-check') as { releaseProblems(tag: string, root?: string): string[] };
+  const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;
+
+  /** A scratch copy of package.json and CHANGELOG.md, the changelog's entry for this version dated or not. */
+  function scratch(dated: boolean): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-release-check-'));
+    fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
+    const changelog = fs.readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8').replace(/^## \[([\d.]+)\].*$/m, (line, v) => (v === version && dated ? `## [${v}] - 2026-11-28` : line));
+    fs.writeFileSync(path.join(dir, 'CHANGELOG.md'), changelog);
+    return dir;
+  }
+
+  test('passes when the tag names the version and the CHANGELOG dates it', () => {
+    expect(releaseProblems(`v${version}`, scratch(true))).toEqual([]);
+  });
+
+  test('refuses an undated CHANGELOG entry, and a tag naming another version, naming each', () => {
+    expect(releaseProblems(`v${version}`, scratch(false))).toEqual([`CHANGELOG.md has no dated entry for ${version}: add "## [${version}] - YYYY-MM-DD" above its changes`]);
+    expect(releaseProblems('v99.0.0', scratch(true))).toEqual([`the tag v99.0.0 does not name package.json's version ${version} (expected v${version})`]);
+  });
+
+  test('from the command line it exits 1 with the problem', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'release-check.js'), 'v99.0.0'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('release check: the tag v99.0.0 does not name');
+  });
+});
