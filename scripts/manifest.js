@@ -8,7 +8,7 @@
 // copy in node_modules/agent-circuit-breaker (scripts/install-self.js) gets this manifest, so the
 // app resolves the package through the same map a user's app does.
 //
-// Not `publishConfig.exports`: pnpm and yarn swap such fields in when they publish, but npm (11.19,
+// Not `publishConfig.exports`: pnpm and yarn swap such fields in when they publish, but npm (11,
 // which the release workflow publishes with, for --provenance) ships publishConfig untouched.
 'use strict';
 
