@@ -239,6 +239,23 @@ describe('alert rules', () => {
   }, SLOW);
 });
 
+describe('alert rules and holds', () => {
+  test("unit tests fail when open-too-long ignores operators' holds (agent_circuit_isolated)", () => {
+    const tests = mutatedRuleTests('held', '\n          unless on (agent) min by (agent) (agent_circuit_isolated) == 1', '');
+    const r = promtool('test', 'rules', tests);
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/FAILED:\s+alertname: AgentCircuitOpenTooLong/);
+    expect(r.output).toContain('shein');
+  }, SLOW);
+
+  test('unit tests fail when one instance holding an agent silences it on every instance (max instead of min)', () => {
+    const tests = mutatedRuleTests('held-max', 'min by (agent) (agent_circuit_isolated) == 1', 'max by (agent) (agent_circuit_isolated) == 1');
+    const r = promtool('test', 'rules', tests);
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/FAILED:\s+alertname: AgentCircuitOpenTooLong/);
+  }, SLOW);
+});
+
 describe('dashboard', () => {
   test('has a Prometheus data source variable and a multi-value agent variable with All', () => {
     const dashboard = readDashboard();

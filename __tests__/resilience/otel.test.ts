@@ -132,11 +132,23 @@ describe('observable instruments, from one metrics table per collection', () => 
     expect(value(c, 'agent_circuit.error_ratio', amazon)).toBeCloseTo(5 / 6);
     expect(value(c, 'agent_circuit.open_remaining', amazon)).toBe(45);
     expect(value(c, 'agent_circuit.open_remaining', { agent: 'shopee' })).toBe(0);
+    expect(value(c, 'agent_circuit.isolated', amazon)).toBe(0); // a trip is not an operator's hold
     const kinds = Object.fromEntries([...c.metrics].map(([name, m]) => [name, [m.dataPointType, m.descriptor.unit]]));
     expect(kinds['agent_circuit.state']).toEqual([DataPointType.GAUGE, '1']);
     expect(kinds['agent_circuit.transitions']).toEqual([DataPointType.SUM, '{transition}']);
     expect(kinds['agent_circuit.open_remaining']).toEqual([DataPointType.GAUGE, 's']);
     expect((c.metrics.get('agent_circuit.calls') as { isMonotonic?: boolean }).isMonotonic).toBe(true);
+  });
+
+  test('isolated: 1 while an operator holds the breaker OPEN, 0 once released', async () => {
+    const { breakers, collect } = breakersRig();
+    const release = breakers.isolate('amazon');
+    expect(value(await collect(), 'agent_circuit.isolated', { agent: 'amazon' })).toBe(1);
+    expect(value(await collect(), 'agent_circuit.isolated', { agent: 'shopee' })).toBe(0);
+    release();
+    const c = await collect();
+    expect(value(c, 'agent_circuit.isolated', { agent: 'amazon' })).toBe(0);
+    expect((c.metrics.get('agent_circuit.isolated') as { dataPointType: unknown }).dataPointType).toBe(DataPointType.GAUGE);
   });
 
   test('fallbacks by source when the source has them (called as its method)', async () => {

@@ -161,6 +161,34 @@ describe('transitions', () => {
   });
 });
 
+describe('isolated', () => {
+  test('1 while an operator holds the breaker OPEN (isolate), 0 after the last hold is released, and after a reset; a trip alone is not a hold', async () => {
+    const clock = new ManualClock();
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon', 'shopee'], clock, defaults: { failureThreshold: 1 } });
+    const registry = registerCircuitMetrics(track({ breakers }), new Registry(), { callDurations: false });
+    const isolated = async () => {
+      const e = await scrape(registry);
+      return [value(e, 'agent_circuit_isolated', { agent: 'amazon' }), value(e, 'agent_circuit_isolated', { agent: 'shopee' })];
+    };
+    expect((await scrape(registry)).types.get('agent_circuit_isolated')).toBe('gauge');
+    expect(await isolated()).toEqual([0, 0]);
+    await breakers.execute('shopee', boom).catch(ignore);
+    expect(breakers.state('shopee')).toBe('OPEN');
+    expect(await isolated()).toEqual([0, 0]);
+    const releaseFirst = breakers.isolate('amazon');
+    const releaseSecond = breakers.isolate('amazon');
+    clock.advance(3_600_000);
+    expect(await isolated()).toEqual([1, 0]);
+    releaseFirst();
+    expect(await isolated()).toEqual([1, 0]);
+    releaseSecond();
+    expect(await isolated()).toEqual([0, 0]);
+    breakers.isolate('amazon');
+    breakers.reset('amazon');
+    expect(await isolated()).toEqual([0, 0]);
+  });
+});
+
 describe('recovery time histogram', () => {
   test('121 s from trip to close lands above le=120 and within le=300; a 1 s recovery lands in le=1', async () => {
     // Our own config, not DEFAULT_CONFIG's 60 s: the open timeout is 1 s so the second recovery can take exactly 1 s.

@@ -17,6 +17,7 @@ export const FAMILY_HELP = Object.freeze({
   agent_circuit_error_ratio: 'Failures / calls over the rolling error-rate window.',
   agent_circuit_consecutive_failures: 'Failures in a row since the last success or close.',
   agent_circuit_open_remaining_seconds: 'Seconds until an OPEN breaker lets a probe through (0 when not OPEN).',
+  agent_circuit_isolated: 'Held OPEN by an operator (isolate, Hold open): 1 until every hold is released or the breaker is reset, else 0.',
   agent_circuit_recovery_seconds: 'Recovery time: from OPEN to CLOSED again by successful probes.',
   agent_circuit_call_duration_seconds: `Duration of execute calls by outcome, as agent_circuit_calls_total counts them: ${CALL_OUTCOMES.join(', ')}.`,
   agent_circuit_redis_up: 'Fleet mode: 1 while the last sync with Redis succeeded, else 0 (the breakers then run on local rules).',

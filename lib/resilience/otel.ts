@@ -15,6 +15,7 @@
  * | agent_circuit.error_ratio            | ObservableGauge   | `1`            | agent            | agent_circuit_error_ratio                |
  * | agent_circuit.consecutive_failures   | ObservableGauge   | `{call}`       | agent            | agent_circuit_consecutive_failures       |
  * | agent_circuit.open_remaining         | ObservableGauge   | `s`            | agent            | agent_circuit_open_remaining_seconds     |
+ * | agent_circuit.isolated               | ObservableGauge   | `1`            | agent            | agent_circuit_isolated                   |
  * | agent_circuit.recovery.duration      | Histogram         | `s`            | agent            | agent_circuit_recovery_seconds           |
  * | agent_circuit.call.duration          | Histogram         | `s`            | agent, outcome   | agent_circuit_call_duration_seconds      |
  * | agent_circuit.redis.up               | ObservableGauge   | `1`            | (none)           | agent_circuit_redis_up                   |
@@ -179,6 +180,14 @@ export const CIRCUIT_INSTRUMENTS: readonly CircuitInstrument[] = Object.freeze([
     prometheus: 'agent_circuit_open_remaining_seconds',
   }),
   instrument({
+    name: 'agent_circuit.isolated',
+    kind: 'ObservableGauge',
+    unit: '1',
+    description: FAMILY_HELP.agent_circuit_isolated,
+    attributes: ['agent'],
+    prometheus: 'agent_circuit_isolated',
+  }),
+  instrument({
     name: 'agent_circuit.recovery.duration',
     kind: 'Histogram',
     unit: 's',
@@ -235,7 +244,7 @@ const CALL_END_CHANNEL = 'agent-circuit-breaker:call:end';
 const OPTION_KEYS = ['meter', 'callDurations'];
 const METER_METHODS = ['createObservableGauge', 'createObservableCounter', 'createHistogram', 'addBatchObservableCallback', 'removeBatchObservableCallback'] as const;
 /** Instruments whose values are counts: reported as integers. */
-const INTEGER_INSTRUMENTS = new Set(['agent_circuit.state', 'agent_circuit.transitions', 'agent_circuit.calls', 'agent_circuit.failures', 'agent_circuit.fallbacks', 'agent_circuit.consecutive_failures', 'agent_circuit.redis.up', 'agent_circuit.sync.errors', 'agent_circuit.remote_transitions']);
+const INTEGER_INSTRUMENTS = new Set(['agent_circuit.state', 'agent_circuit.transitions', 'agent_circuit.calls', 'agent_circuit.failures', 'agent_circuit.fallbacks', 'agent_circuit.consecutive_failures', 'agent_circuit.isolated', 'agent_circuit.redis.up', 'agent_circuit.sync.errors', 'agent_circuit.remote_transitions']);
 
 /** This package's version, for the default meter's instrumentation scope (undefined if unreadable). */
 function packageVersion(): string | undefined {
@@ -349,6 +358,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
   const errorRatio = obs('agent_circuit.error_ratio');
   const consecutive = obs('agent_circuit.consecutive_failures');
   const openRemaining = obs('agent_circuit.open_remaining');
+  const isolated = obs('agent_circuit.isolated');
   const redisUp = observables.get('agent_circuit.redis.up');
   const syncErrors = observables.get('agent_circuit.sync.errors');
   const remote = observables.get('agent_circuit.remote_transitions');
@@ -366,6 +376,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
     const ratioCol = col('errorRate:ratio');
     const consecutiveCol = col('consecutiveFailures');
     const remainingCol = col('openRemainingMs');
+    const isolationsCol = col('isolations');
     for (let row = 0; row < agents.length; row++) {
       const agent = agents[row];
       const base = row * width;
@@ -383,6 +394,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
       result.observe(errorRatio, at(ratioCol), { agent });
       result.observe(consecutive, at(consecutiveCol), { agent });
       result.observe(openRemaining, at(remainingCol) / 1000, { agent });
+      result.observe(isolated, at(isolationsCol) > 0 ? 1 : 0, { agent });
     }
     const status = redisUp && syncErrors && remote ? source.fleet?.() : undefined;
     if (status && redisUp && syncErrors && remote) {

@@ -114,6 +114,12 @@ export const FAMILIES: Family[] = [
     values: (r) => [{ value: r.get('openRemainingMs') / 1000, labels: { agent: r.agent } }],
   },
   {
+    name: 'agent_circuit_isolated',
+    help: FAMILY_HELP.agent_circuit_isolated,
+    type: 'gauge',
+    values: (r) => [{ value: r.get('isolations') > 0 ? 1 : 0, labels: { agent: r.agent } }],
+  },
+  {
     name: 'agent_circuit_recovery_seconds',
     help: FAMILY_HELP.agent_circuit_recovery_seconds,
     type: 'histogram',
