@@ -318,9 +318,9 @@ describe('dashboard', () => {
     expect(r.status).toBe(0);
   }, SLOW);
 
-  test('shows the state, error ratio, rejections, fallbacks and recovery families', () => {
+  test("shows the state, error ratio, rejections, fallbacks, recovery families and operators' holds", () => {
     const names = new Set(dashboardQueries().panels.flatMap(metricNames));
-    for (const name of ['agent_circuit_state', 'agent_circuit_error_ratio', 'agent_circuit_calls_total', 'agent_circuit_fallbacks_total', 'agent_circuit_recovery_seconds_bucket']) {
+    for (const name of ['agent_circuit_state', 'agent_circuit_error_ratio', 'agent_circuit_calls_total', 'agent_circuit_fallbacks_total', 'agent_circuit_recovery_seconds_bucket', 'agent_circuit_isolated']) {
       expect(names).toContain(name);
     }
     expect(dashboardQueries().panels.join('\n')).toContain('agent_circuit_calls_total{agent=~"$agent",outcome="rejected"}');
