@@ -127,7 +127,7 @@ describe('the installed package', () => {
   });
 
   test.each(['edge-light', 'worker', 'browser'])('under the %s condition the package throws one error naming the Node.js runtime', (condition) => {
-    for (const entry of ['agent-circuit-breaker', 'agent-circuit-breaker/fleet']) {
+    for (const entry of ['agent-circuit-breaker', 'agent-circuit-breaker/fleet', 'agent-circuit-breaker/prometheus', 'agent-circuit-breaker/otel']) {
       const child = spawnSync(process.execPath, [`--conditions=${condition}`, '-e', `require(${JSON.stringify(entry)})`], { cwd: consumer, env, encoding: 'utf8' });
       expect(child.status).not.toBe(0);
       expect(child.stderr).toContain('ERR_UNSUPPORTED_RUNTIME');
@@ -206,16 +206,19 @@ describe('the installed package', () => {
     }
   }, 300_000);
 
+  // The peers each case must not have: prom-client itself depends on @opentelemetry/api.
   test.each([
-    ['agent-circuit-breaker', []],
-    ['agent-circuit-breaker/prometheus', ['prom-client@15.1.3']],
-    ['agent-circuit-breaker/otel', ['@opentelemetry/api@1.9.1']],
-    ['agent-circuit-breaker/fleet', ['ioredis@5.9.2']],
-  ])('%s type-checks with skipLibCheck off and only its own optional peer installed', (entry, peers) => {
+    ['agent-circuit-breaker', [], ['prom-client', '@opentelemetry/api', 'ioredis']],
+    ['agent-circuit-breaker/prometheus', ['prom-client@15.1.3'], ['ioredis']],
+    ['agent-circuit-breaker/otel', ['@opentelemetry/api@1.9.1'], ['prom-client', 'ioredis']],
+    ['agent-circuit-breaker/fleet', ['ioredis@5.9.2'], ['prom-client', '@opentelemetry/api']],
+  ])('%s type-checks with skipLibCheck off and only its own optional peer installed', (entry, peers, absent) => {
     const dir = freshFolder('types');
     try {
       const tarballs = [summary.main.file, summary.platform.file].map((f) => path.join(root, 'pack', f));
       sh('npm', ['install', '--no-audit', '--no-fund', ...tarballs, `@types/node@${TYPES_NODE}`, ...peers], dir);
+      // The other optional peers really are absent (npm installs no optional peer by itself).
+      expect(absent.filter((peer) => fs.existsSync(path.join(dir, 'node_modules', peer)))).toEqual([]);
       fs.writeFileSync(path.join(dir, 'index.ts'), `import * as entry from '${entry}';\nexport const names: string[] = Object.keys(entry);\n`);
       const compilerOptions = { strict: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', noEmit: true, types: ['node'] };
       fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }));

@@ -179,6 +179,11 @@ test("yarn Plug'n'Play: installs, and the package loads through .pnp.cjs", () =>
   const r = yarn(dir, 'pnp', ['add', 'agent-circuit-breaker']);
   if (r.status !== 0) throw new Error(`yarn add failed (${r.status}):\n${r.out}`);
   expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+  // Fetched into the project's cache and unplugged (its .node must be a real file): linux-x64-gnu only.
+  const platformOf = (file: string) => /^(agent-circuit-breaker-[a-z0-9]+-[a-z0-9]+(?:-(?:gnu|musl|msvc))?)-npm-/.exec(file)?.[1];
+  const cached = fs.readdirSync(path.join(dir, '.yarn', 'cache')).map(platformOf).filter(Boolean);
+  const unplugged = fs.readdirSync(path.join(dir, '.yarn', 'unplugged')).map(platformOf).filter(Boolean);
+  expect({ cached, unplugged }).toEqual({ cached: ['agent-circuit-breaker-linux-x64-gnu'], unplugged: ['agent-circuit-breaker-linux-x64-gnu'] });
   expectWorking(dir, ['--require', path.join(dir, '.pnp.cjs'), '--loader', path.join(dir, '.pnp.loader.mjs')]);
 }, 180_000);
 

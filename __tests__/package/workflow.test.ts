@@ -87,7 +87,13 @@ test('every platform package is tested where it runs, on Node 20, 22 and 24, bef
   const prepublish = publishJob.indexOf('npx napi prepublish --tag-style npm --no-gh-release');
   expect(prepublish).toBeGreaterThan(publishJob.indexOf('npx napi artifacts'));
   expect(publishJob).toContain("NPM_CONFIG_PROVENANCE: 'true'");
-  expect(publishJob.indexOf('npm publish --access public --provenance artifacts/main-package/agent-circuit-breaker-[0-9]*.tgz')).toBeGreaterThan(prepublish);
+  const mainPublish = publishJob.indexOf('npm publish --access public --provenance artifacts/main-package/agent-circuit-breaker-[0-9]*.tgz');
+  expect(mainPublish).toBeGreaterThan(prepublish);
+  // A re-run finishes a release: the main package is skipped, not refused, when its version is out
+  // (napi prepublish skips platform packages already out by itself).
+  const guard = publishJob.indexOf('if npm view "agent-circuit-breaker@$version" version >/dev/null 2>&1; then echo "agent-circuit-breaker@$version already published"; exit 0; fi');
+  expect(guard).toBeGreaterThan(prepublish);
+  expect(guard).toBeLessThan(mainPublish);
 });
 
 test("`npm version` keeps every platform package at the main package's version (napi version), changing nothing else", () => {

@@ -240,6 +240,15 @@ describe('alert rules', () => {
 });
 
 describe('alert rules and holds', () => {
+  test.each([
+    ['open-too-long waits 6 minutes', 'AgentCircuitOpenTooLong', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 5m', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 6m'],
+    ['open-too-long waits 4 minutes', 'AgentCircuitOpenTooLong', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 5m', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 4m'],
+  ])('unit tests fail when %s', (name, alert, from, to) => {
+    const r = promtool('test', 'rules', mutatedRuleTests(name.replace(/\W+/g, '-'), from, to));
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(new RegExp(`FAILED:\\s+alertname: ${alert}`));
+  }, SLOW);
+
   test("unit tests fail when open-too-long ignores operators' holds (agent_circuit_isolated)", () => {
     const tests = mutatedRuleTests('held', '\n          unless on (agent) min by (agent) (agent_circuit_isolated) == 1', '');
     const r = promtool('test', 'rules', tests);
@@ -320,9 +329,19 @@ describe('dashboard', () => {
 
   test("shows the state, error ratio, rejections, fallbacks, recovery families and operators' holds", () => {
     const names = new Set(dashboardQueries().panels.flatMap(metricNames));
-    for (const name of ['agent_circuit_state', 'agent_circuit_error_ratio', 'agent_circuit_calls_total', 'agent_circuit_fallbacks_total', 'agent_circuit_recovery_seconds_bucket', 'agent_circuit_isolated']) {
+    // Every panel the README lists: state, error ratio, calls, failures by reason, rejections,
+    // fallbacks, time to the next probe, recovery and call-duration quantiles, holds, the fleet's three.
+    for (const name of [
+      'agent_circuit_state', 'agent_circuit_error_ratio', 'agent_circuit_calls_total', 'agent_circuit_failures_total', 'agent_circuit_fallbacks_total',
+      'agent_circuit_open_remaining_seconds', 'agent_circuit_recovery_seconds_bucket', 'agent_circuit_call_duration_seconds_bucket', 'agent_circuit_isolated',
+      'agent_circuit_redis_up', 'agent_circuit_sync_errors_total', 'agent_circuit_remote_transitions_total',
+    ]) {
       expect(names).toContain(name);
     }
+    const queries = dashboardQueries().panels.join('\n');
+    expect(queries).toMatch(/histogram_quantile\(0\.5, [^\n]*agent_circuit_recovery_seconds_bucket/);
+    expect(queries).toMatch(/histogram_quantile\(0\.95, [^\n]*agent_circuit_recovery_seconds_bucket/);
+    expect(queries).toMatch(/histogram_quantile\(0\.95, [^\n]*agent_circuit_call_duration_seconds_bucket/);
     expect(dashboardQueries().panels.join('\n')).toContain('agent_circuit_calls_total{agent=~"$agent",outcome="rejected"}');
   });
 });

@@ -8,7 +8,7 @@
 import * as http from 'node:http';
 import fc from 'fast-check';
 import { until } from './helpers/agent-server';
-import { startApp, type App, type Sim } from './helpers/next-app';
+import { AGENTS, agentEnv, startApp, startNext, type App, type Sim } from './helpers/next-app';
 
 const TOKEN = 'e2e-secret-token';
 const OPEN_TIMEOUT_MS = 1500;
@@ -113,6 +113,7 @@ describe('the marketplace app', () => {
         'agent_circuit_error_ratio',
         'agent_circuit_consecutive_failures',
         'agent_circuit_open_remaining_seconds',
+        'agent_circuit_isolated',
         'agent_circuit_recovery_seconds',
         // The app turns call durations on: amazon's calls so far are in it.
         'agent_circuit_call_duration_seconds',
@@ -221,3 +222,18 @@ describe('the marketplace app', () => {
     expect((await analyze({ input: { sku: 'still up' } })).status).toBe(200);
   }, 120_000); // ~160 requests, each calling five agents: room for a loaded machine
 });
+
+test('a bad environment variable stops the server at start-up with a message naming it: it never serves', async () => {
+  // Valid agent URLs (nothing listens: the server must stop before it calls any), one bad setting.
+  const urls = Object.fromEntries(AGENTS.map((agent) => [agent, 'http://127.0.0.1:9']));
+  const started = startNext({ ...agentEnv(urls), CIRCUIT_FAILURE_THRESHOLD: 'five' }, 45_000).then(
+    async (app) => {
+      await app.stop();
+      return 'served';
+    },
+    (error: Error) => error.message,
+  );
+  const outcome = await started;
+  expect(outcome).toMatch(/^next start did not serve \//);
+  expect(outcome).toMatch(/agent loop configuration error: CIRCUIT_FAILURE_THRESHOLD must be an integer/);
+}, 60_000);

@@ -161,6 +161,47 @@ describe('transitions', () => {
   });
 });
 
+describe('the values each family reads', () => {
+  test('calls by outcome (late too), failures by reason, fallbacks by source, error ratio and consecutive failures', async () => {
+    const clock = new ManualClock();
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon', 'shopee'], clock });
+    const served: Record<string, { cached: number; empty: number }> = { amazon: { cached: 3, empty: 1 } };
+    const registry = registerCircuitMetrics(track({ breakers, fallbacks: (agent: string) => served[agent] ?? { cached: 0, empty: 0 } }), new Registry(), { callDurations: false });
+    const amazon = breakers.get('amazon');
+    await amazon.execute(async () => 'ok');
+    const timeout = () => Promise.reject(Object.assign(new Error('slow'), { circuitReason: 'timeout' }));
+    for (let i = 0; i < 2; i++) await amazon.execute(timeout).catch(ignore);
+    await amazon.execute(boom).catch(ignore);
+    // A permit taken before an operator's force-open and reported after it: a late outcome.
+    const permit = amazon.acquire()!;
+    amazon.forceOpen();
+    amazon.succeed(permit);
+    await amazon.execute(async () => 'not called', () => 'fallback');
+
+    const e = await scrape(registry);
+    const a = { agent: 'amazon' };
+    const outcomes = ['success', 'failure', 'rejected', 'released', 'late'].map((outcome) => value(e, 'agent_circuit_calls_total', { ...a, outcome }));
+    expect(outcomes).toEqual([1, 3, 1, 0, 1]);
+    expect(value(e, 'agent_circuit_failures_total', { ...a, reason: 'timeout' })).toBe(2);
+    expect(value(e, 'agent_circuit_failures_total', { ...a, reason: 'error' })).toBe(1);
+    expect(value(e, 'agent_circuit_failures_total', { ...a, reason: 'http_5xx' })).toBe(0);
+    expect([value(e, 'agent_circuit_fallbacks_total', { ...a, source: 'cached' }), value(e, 'agent_circuit_fallbacks_total', { ...a, source: 'empty' })]).toEqual([3, 1]);
+    expect(value(e, 'agent_circuit_fallbacks_total', { agent: 'shopee', source: 'cached' })).toBe(0);
+    expect(value(e, 'agent_circuit_error_ratio', a)).toBeCloseTo(3 / 4);
+    expect(value(e, 'agent_circuit_consecutive_failures', a)).toBe(3);
+    expect(value(e, 'agent_circuit_consecutive_failures', { agent: 'shopee' })).toBe(0);
+  });
+
+  test('without source.fallbacks the fallbacks family is not registered at all (no HELP or TYPE), and its name stays free', async () => {
+    const breakers = new AgentCircuitBreaker({ agents: ['amazon'], clock: new ManualClock() });
+    const registry = registerCircuitMetrics(track({ breakers }), new Registry(), { callDurations: false });
+    const text = await registry.metrics();
+    expect(text).not.toContain('agent_circuit_fallbacks_total');
+    expect(parse(text).types.get('agent_circuit_state')).toBe('gauge');
+    expect(registry.getSingleMetric('agent_circuit_fallbacks_total')).toBeUndefined();
+  });
+});
+
 describe('isolated', () => {
   test('1 while an operator holds the breaker OPEN (isolate), 0 after the last hold is released, and after a reset; a trip alone is not a hold', async () => {
     const clock = new ManualClock();

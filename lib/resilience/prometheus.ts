@@ -41,7 +41,8 @@ type Value = { value: number; labels: Labels; metricName?: string };
 /** One row of the table, read by column name. */
 type Row = { agent: string; get(column: string): number };
 type FamilyType = 'gauge' | 'counter' | 'histogram';
-type Family = { name: string; help: string; type: FamilyType; values: (row: Row, src: CircuitMetricsSource) => Value[] };
+/** A family read from the table; `needs` names the source method without which it is not registered. */
+type Family = { name: string; help: string; type: FamilyType; values: (row: Row, src: CircuitMetricsSource) => Value[]; needs?: 'fallbacks' };
 
 
 /** The recovery histogram's samples: cumulative buckets in seconds, +Inf, sum and count. */
@@ -86,9 +87,9 @@ export const FAMILIES: Family[] = [
     name: 'agent_circuit_fallbacks_total',
     help: FAMILY_HELP.agent_circuit_fallbacks_total,
     type: 'counter',
+    needs: 'fallbacks',
     values: (r, src) => {
-      if (!src.fallbacks) return [];
-      const f = src.fallbacks(r.agent);
+      const f = src.fallbacks!(r.agent);
       return [
         { value: f.cached, labels: { agent: r.agent, source: 'cached' } },
         { value: f.empty, labels: { agent: r.agent, source: 'empty' } },
@@ -300,7 +301,8 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
     throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitMetrics source must be { breakers, fallbacks?, fleet? } with breakers an AgentCircuitBreaker (got ${describe(source)})`);
   }
   const fleet = source.fleet;
-  checkFree(registry, [...FAMILIES, ...(fleet ? FLEET_FAMILIES : []), ...(checked.callDurations ? [CALL_DURATION_HELP] : [])].map((f) => f.name));
+  const families = FAMILIES.filter((f) => !f.needs || typeof source[f.needs] === 'function');
+  checkFree(registry, [...families, ...(fleet ? FLEET_FAMILIES : []), ...(checked.callDurations ? [CALL_DURATION_HELP] : [])].map((f) => f.name));
   let scrape: Row[] | undefined;
   const current = () => {
     if (!scrape) {
@@ -312,7 +314,7 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
     }
     return scrape;
   };
-  for (const family of FAMILIES) register(registry, family, () => current().flatMap((row) => family.values(row, source)));
+  for (const family of families) register(registry, family, () => current().flatMap((row) => family.values(row, source)));
   if (fleet) {
     for (const family of FLEET_FAMILIES) {
       register(registry, family, () => {
