@@ -243,6 +243,8 @@ describe('alert rules and holds', () => {
   test.each([
     ['open-too-long waits 6 minutes', 'AgentCircuitOpenTooLong', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 5m', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 6m'],
     ['open-too-long waits 4 minutes', 'AgentCircuitOpenTooLong', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 5m', 'min by (agent) (agent_circuit_isolated) == 1\n        for: 4m'],
+    ['flapping counts over 14 minutes', 'AgentCircuitFlapping', '[15m])) >= 3', '[14m])) >= 3'],
+    ['flapping counts over 16 minutes', 'AgentCircuitFlapping', '[15m])) >= 3', '[16m])) >= 3'],
   ])('unit tests fail when %s', (name, alert, from, to) => {
     const r = promtool('test', 'rules', mutatedRuleTests(name.replace(/\W+/g, '-'), from, to));
     expect(r.status).not.toBe(0);
