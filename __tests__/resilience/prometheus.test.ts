@@ -509,6 +509,9 @@ describe('registration', () => {
     for (const bad of [null, {}, { breakers: {} }, { breakers: { metricsTable: 1 } }]) {
       expect(() => registerCircuitMetrics(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
     }
+    // A fallbacks or fleet that is given but cannot be called is refused now, not at the first scrape.
+    expect(() => registerCircuitMetrics({ breakers, fallbacks: { cached: 1 } } as never)).toThrow(/source\.fallbacks must be a function when given/);
+    expect(() => registerCircuitMetrics({ breakers, fleet: 'redis://127.0.0.1' } as never)).toThrow(/source\.fleet must be a function when given/);
   });
 
   test('two sources over the same breakers share one subscription; other buckets for them are refused', async () => {

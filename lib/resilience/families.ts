@@ -5,7 +5,28 @@
  * prom-client nor @opentelemetry/api.
  */
 
+import { CircuitBreakerError, describe } from './errors';
 import { CALL_OUTCOMES } from './instrument';
+import type { CircuitMetricsSource } from './types';
+
+/**
+ * Throws ERR_INVALID_ARG for a source either exporter could not read, before it registers anything:
+ * `breakers` without `metricsTable()`, or a `fallbacks` or `fleet` that is given but not a function.
+ */
+export function checkMetricsSource(source: unknown, caller: string): asserts source is CircuitMetricsSource {
+  const s = source as Partial<Record<keyof CircuitMetricsSource, unknown>> | null;
+  if (s === null || typeof s !== 'object') {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `${caller} source must be an object { breakers, fallbacks?, fleet? } (got ${describe(source)})`);
+  }
+  if (s.breakers === null || typeof s.breakers !== 'object' || typeof (s.breakers as { metricsTable?: unknown }).metricsTable !== 'function') {
+    throw new CircuitBreakerError('ERR_INVALID_ARG', `source.breakers must be an AgentCircuitBreaker, or anything with its metricsTable() (got ${describe(s.breakers)})`);
+  }
+  for (const key of ['fallbacks', 'fleet'] as const) {
+    if (s[key] !== undefined && typeof s[key] !== 'function') {
+      throw new CircuitBreakerError('ERR_INVALID_ARG', `source.${key} must be a function when given (got ${describe(s[key])})`);
+    }
+  }
+}
 
 /** Each family's help text (the OpenTelemetry instrument's description), by its Prometheus name. */
 export const FAMILY_HELP = Object.freeze({

@@ -53,7 +53,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { diag, metrics, ValueType, type Attributes, type BatchObservableCallback, type Histogram, type Meter, type Observable } from '@opentelemetry/api';
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import { CircuitBreakerError, describe } from './errors';
-import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, FAMILY_HELP } from './families';
+import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, checkMetricsSource, FAMILY_HELP } from './families';
 import { callEnded } from './instrument';
 import type { CircuitMetricsSource, MetricsTable, TransitionEvent } from './types';
 
@@ -281,22 +281,6 @@ function checkOptions(options: unknown): asserts options is CircuitInstrumentsOp
   }
 }
 
-/** Throws for a source that cannot be read. */
-function checkSource(source: unknown): asserts source is CircuitMetricsSource {
-  const s = source as Partial<Record<keyof CircuitMetricsSource, unknown>> | null;
-  if (s === null || typeof s !== 'object') {
-    throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitInstruments source must be an object { breakers, fallbacks?, fleet? } (got ${describe(source)})`);
-  }
-  if (s.breakers === null || typeof s.breakers !== 'object' || typeof (s.breakers as { metricsTable?: unknown }).metricsTable !== 'function') {
-    throw new CircuitBreakerError('ERR_INVALID_ARG', `source.breakers must be an AgentCircuitBreaker, or anything with its metricsTable() (got ${describe(s.breakers)})`);
-  }
-  for (const key of ['fallbacks', 'fleet'] as const) {
-    if (s[key] !== undefined && typeof s[key] !== 'function') {
-      throw new CircuitBreakerError('ERR_INVALID_ARG', `source.${key} must be a function when given (got ${describe(s[key])})`);
-    }
-  }
-}
-
 /** The index of each column of a table, by name; -1 for a column it lacks. */
 function columnIndex(table: MetricsTable): (column: string) => number {
   const index = new Map(table.columns.map((c, i) => [c, i]));
@@ -318,7 +302,7 @@ function cell(table: MetricsTable, row: number, c: number): number {
  * Returns the handle whose `close()` stops all of it.
  */
 export function registerCircuitInstruments(source: CircuitMetricsSource, options: CircuitInstrumentsOptions = {}): CircuitInstruments {
-  checkSource(source);
+  checkMetricsSource(source, 'registerCircuitInstruments');
   checkOptions(options);
   const meter = options.meter ?? metrics.getMeter('agent-circuit-breaker', packageVersion());
   // Which optional instruments exist is decided now, as the Prometheus exporter does.

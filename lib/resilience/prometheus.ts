@@ -13,7 +13,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { Registry, type Metric, type PrometheusContentType, type RegistryContentType } from 'prom-client';
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import { CircuitBreakerError, describe } from './errors';
-import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, FAMILY_HELP } from './families';
+import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, checkMetricsSource, FAMILY_HELP } from './families';
 import { callEnded } from './instrument';
 import type { CircuitMetricsSource, FleetStatus, MetricsTable } from './types';
 
@@ -297,11 +297,9 @@ export function registerCircuitMetrics<C extends RegistryContentType = Prometheu
   options: CircuitMetricsOptions = {},
 ): Registry<C> {
   const checked = checkOptions(options);
-  if (source === null || typeof source !== 'object' || typeof source.breakers?.metricsTable !== 'function') {
-    throw new CircuitBreakerError('ERR_INVALID_ARG', `registerCircuitMetrics source must be { breakers, fallbacks?, fleet? } with breakers an AgentCircuitBreaker (got ${describe(source)})`);
-  }
+  checkMetricsSource(source, 'registerCircuitMetrics');
   const fleet = source.fleet;
-  const families = FAMILIES.filter((f) => !f.needs || typeof source[f.needs] === 'function');
+  const families = FAMILIES.filter((f) => !f.needs || source[f.needs] !== undefined);
   checkFree(registry, [...families, ...(fleet ? FLEET_FAMILIES : []), ...(checked.callDurations ? [CALL_DURATION_HELP] : [])].map((f) => f.name));
   let scrape: Row[] | undefined;
   const current = () => {
