@@ -55,8 +55,7 @@ if (!built) {
 fs.rmSync(staging, { recursive: true, force: true });
 walk(root);
 // The manifest a user installs, exports map included (scripts/manifest.js says why it is not in ours).
-const platforms = fs.readdirSync(path.join(root, 'npm')).filter((d) => fs.existsSync(path.join(root, 'npm', d, 'package.json')));
-fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(publishedManifest(pkg, platforms), null, 2)}\n`);
+fs.writeFileSync(path.join(staging, 'package.json'), `${JSON.stringify(publishedManifest(pkg), null, 2)}\n`);
 if (fs.existsSync(dest)) fs.renameSync(dest, old);
 fs.renameSync(staging, dest);
 fs.rmSync(old, { recursive: true, force: true });

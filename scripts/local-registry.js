@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
+const { platformsOf, publishedManifest } = require('./manifest');
 
 const root = path.resolve(__dirname, '..');
 
@@ -76,13 +77,12 @@ function publish(target, npmrc) {
  * and the optionalDependencies napi wrote.
  */
 function publishPlatforms(platforms, npmrc, work) {
-  const { parseTriple } = require('@napi-rs/cli');
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const release = fs.mkdtempSync(path.join(work, 'release-'));
-  const targets = pkg.napi.targets.filter((t) => platforms.includes(parseTriple(t).platformArchABI));
+  const names = platformsOf(pkg);
+  const targets = pkg.napi.targets.filter((_, i) => platforms.includes(names[i]));
   if (targets.length !== platforms.length) throw new Error(`not every one of ${platforms.join(', ')} is in package.json napi.targets`);
-  const { scripts, devDependencies, overrides, ...manifest } = pkg;
-  fs.writeFileSync(path.join(release, 'package.json'), JSON.stringify({ ...manifest, napi: { ...pkg.napi, targets } }, null, 2));
+  fs.writeFileSync(path.join(release, 'package.json'), JSON.stringify({ ...publishedManifest(pkg), napi: { ...pkg.napi, targets } }, null, 2));
   for (const platform of platforms) {
     const binary = `${pkg.napi.binaryName}.${platform}.node`;
     const dir = path.join(release, 'npm', platform);

@@ -1,5 +1,6 @@
-// The package.json that ships: this repository's, without its scripts and devDependencies, with
-// exact-version optionalDependencies on the platform packages, and with the `exports` map.
+// The package.json that ships: this repository's, without its scripts, devDependencies and
+// overrides, with exact-version optionalDependencies on the platform packages (one per
+// package.json napi.targets entry, named as napi names them), and with the `exports` map.
 //
 // Why the map is added here and not written in the repository's package.json: the app at the
 // repository root imports the package by name, and with `exports` in the root package.json Node and
@@ -29,17 +30,23 @@ const EXPORTS = {
   './package.json': './package.json',
 };
 
-/** The published manifest of `pkg` (the repository's package.json), depending on `platforms` (npm/ folder names). */
-function publishedManifest(pkg, platforms) {
-  const { devDependencies, scripts, ...published } = pkg;
+/** The platform of each of `pkg.napi.targets` as napi names it (`linux-x64-gnu`): its npm/ folder and package suffix. */
+function platformsOf(pkg) {
+  const { parseTriple } = require('@napi-rs/cli');
+  return pkg.napi.targets.map((target) => parseTriple(target).platformArchABI);
+}
+
+/** The published manifest of `pkg` (the repository's package.json). */
+function publishedManifest(pkg) {
+  const { devDependencies, scripts, overrides, ...published } = pkg;
   const out = {};
   for (const [key, value] of Object.entries(published)) {
     out[key] = value;
     if (key === 'license') out.type = 'commonjs';
     if (key === 'types') out.exports = EXPORTS;
   }
-  out.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${pkg.name}-${p}`, pkg.version]));
+  out.optionalDependencies = Object.fromEntries(platformsOf(pkg).map((p) => [`${pkg.name}-${p}`, pkg.version]));
   return out;
 }
 
-module.exports = { EXPORTS, publishedManifest };
+module.exports = { platformsOf, publishedManifest };

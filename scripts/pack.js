@@ -6,12 +6,12 @@
 //                                                       subpath entries, LICENSE, CHANGELOG.md
 //   agent-circuit-breaker-linux-x64-gnu-<version>.tgz   the platform package: the .node
 //   summary.json                                        sizes and the highest GLIBC symbol version
-// The main package gets exact-version optionalDependencies on every platform package in npm/.
+// The main package gets exact-version optionalDependencies on every platform package (scripts/manifest.js).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { publishedManifest } = require('./manifest');
+const { platformsOf, publishedManifest } = require('./manifest');
 const { glibcVersions } = require('./glibc-ceiling');
 
 const root = path.resolve(__dirname, '..');
@@ -33,10 +33,10 @@ function buildRelease() {
 }
 
 /** Copies the main package's files into a staging folder with its publish-time package.json (scripts/manifest.js). */
-function stageMain(platforms) {
+function stageMain() {
   const stage = path.join(out, 'stage');
   fs.rmSync(stage, { recursive: true, force: true });
-  const published = publishedManifest(pkg, platforms);
+  const published = publishedManifest(pkg);
   const copy = (rel) => {
     fs.mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
     fs.copyFileSync(path.join(root, rel), path.join(stage, rel));
@@ -62,11 +62,10 @@ function main() {
   buildRelease();
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  const platforms = fs.readdirSync(path.join(root, 'npm')).filter((d) => fs.existsSync(path.join(root, 'npm', d, 'package.json')));
   const binary = `${pkg.napi.binaryName}.linux-x64-gnu.node`;
   fs.copyFileSync(path.join(root, binary), path.join(root, 'npm', 'linux-x64-gnu', binary));
   fs.copyFileSync(path.join(root, 'LICENSE'), path.join(root, 'npm', 'linux-x64-gnu', 'LICENSE'));
-  const stage = stageMain(platforms);
+  const stage = stageMain();
   const packed = (dir) => path.join(out, quiet('npm', ['pack', '--pack-destination', out, '--silent'], { cwd: dir }).split('\n').pop());
   const main = packed(stage);
   const platform = packed(path.join(root, 'npm', 'linux-x64-gnu'));
@@ -76,7 +75,7 @@ function main() {
     main: { file: path.basename(main), bytes: fs.statSync(main).size },
     platform: { file: path.basename(platform), bytes: fs.statSync(platform).size },
     node: { file: binary, bytes: fs.statSync(path.join(root, binary)).size, glibc: highestGlibc(path.join(root, binary)) },
-    optionalDependencies: platforms.map((p) => `${pkg.name}-${p}`),
+    optionalDependencies: platformsOf(pkg).map((p) => `${pkg.name}-${p}`),
   };
   fs.writeFileSync(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   console.log(JSON.stringify(summary, null, 2));

@@ -3,11 +3,11 @@
 // against a local registry instead of npm:
 //   1. build the targets this machine can build (linux-x64-gnu: `npm run pack`, glibc 2.17); the
 //      others need their own runners and are listed as not built;
-//   2. pack the main package and each built platform package (pack/);
+//   2. the main package and each built platform package, packed into pack/ by step 1's `npm run pack`;
 //   3. test each built platform package as the workflow's test jobs do (scripts/smoke-package.js);
 //   4. publish to a local verdaccio on loopback: the platform packages first, as the workflow does
-//      (`napi artifacts` puts each binary in its npm/ folder, `napi prepublish` publishes), then the main package, whose optionalDependencies must be the ones napi
-//      writes for the same targets;
+//      (`napi artifacts` puts each binary in its npm/ folder, `napi prepublish` publishes), then the
+//      main package, whose optionalDependencies must be the ones napi writes for the same targets;
 //   5. install `agent-circuit-breaker` by name from it in a fresh folder and run the smoke scripts.
 // Exits non-zero at the first step that fails.
 'use strict';
@@ -16,6 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startRegistry, publish, publishPlatforms } = require('./local-registry');
+const { platformsOf, publishedManifest } = require('./manifest');
 
 const root = path.resolve(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -23,7 +24,7 @@ const step = (n, what) => console.log(`\nrelease dry run ${n}/5: ${what}`);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
 
 async function main() {
-  const targets = fs.readdirSync(path.join(root, 'npm'));
+  const targets = platformsOf(pkg);
   step(1, 'build the buildable targets');
   run('npm', ['run', 'pack']);
   const summary = JSON.parse(fs.readFileSync(path.join(root, 'pack', 'summary.json'), 'utf8'));
@@ -32,12 +33,13 @@ async function main() {
 
   step(2, 'pack');
   const main = path.join(root, 'pack', summary.main.file);
-  const platforms = [path.join(root, 'pack', summary.platform.file)];
-  for (const f of [main, ...platforms]) console.log(`${path.basename(f)}: ${fs.statSync(f).size} bytes`);
-  // The platform tarballs are what step 3 tests; step 4 publishes the same npm/ folders they were packed from.
+  const platform = path.join(root, 'pack', summary.platform.file);
+  for (const f of [main, platform]) console.log(`${path.basename(f)}: ${fs.statSync(f).size} bytes`);
+  // Packed by step 1's `npm run pack`. The platform tarball is what step 3 tests; step 4 publishes
+  // the npm/ folder it was packed from.
 
   step(3, 'test each built platform package (scripts/smoke-package.js)');
-  for (const platform of platforms) run(process.execPath, [path.join(__dirname, 'smoke-package.js'), main, platform]);
+  run(process.execPath, [path.join(__dirname, 'smoke-package.js'), main, platform]);
 
   step(4, 'publish to a local registry: platform packages, then the main package');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-release-'));
@@ -46,10 +48,9 @@ async function main() {
     const napi = publishPlatforms(built, registry.npmrc, work);
     process.stdout.write(napi.out);
     const shipped = JSON.parse(execFileSync('tar', ['-xzOf', main, 'package/package.json'], { encoding: 'utf8' })).optionalDependencies;
-    // napi writes one entry per target at the version: for the targets built here it wrote them; for
-    // the whole of napi.targets the same rule gives the map the main package must carry, exactly.
-    const { parseTriple } = require('@napi-rs/cli');
-    const expected = Object.fromEntries(pkg.napi.targets.map((t) => [`${pkg.name}-${parseTriple(t).platformArchABI}`, pkg.version]));
+    // napi writes one entry per target at the version: the ones it wrote for the targets built here
+    // must be ours, and the main tarball must carry ours (scripts/manifest.js) for every target.
+    const expected = publishedManifest(pkg).optionalDependencies;
     for (const [name, version] of Object.entries(napi.optionalDependencies)) {
       if (expected[name] !== version) throw new Error(`napi prepublish wrote ${name}@${version}, not ${name}@${expected[name]}`);
     }

@@ -21,6 +21,8 @@ beforeEach(() => {
   fs.cpSync(path.join(root, 'scripts'), path.join(scratch, 'scripts'), { recursive: true });
   fs.cpSync(path.join(root, 'npm'), path.join(scratch, 'npm'), { recursive: true, filter: (src) => !src.endsWith('.node') });
   fs.mkdirSync(path.join(scratch, 'node_modules'));
+  // scripts/manifest.js names the platforms with napi's own parser (@napi-rs/cli, a devDependency).
+  fs.symlinkSync(path.join(root, 'node_modules', '@napi-rs'), path.join(scratch, 'node_modules', '@napi-rs'));
 });
 
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));

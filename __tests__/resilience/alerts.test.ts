@@ -74,6 +74,14 @@ function mutatedRuleTests(dir: string, from: string, to: string): string {
   return writeTmp(path.join(dir, 'alerts.test.yml'), fs.readFileSync(RULE_TESTS, 'utf8'));
 }
 
+/** Runs the rule unit tests with `from` replaced by `to` in alerts.yml: they must fail on `alert`. Returns promtool's output. */
+function expectMutantCaught(dir: string, from: string, to: string, alert: string): string {
+  const r = promtool('test', 'rules', mutatedRuleTests(dir, from, to));
+  expect(r.status).not.toBe(0);
+  expect(r.output).toMatch(new RegExp(`FAILED:\\s+alertname: ${alert}`));
+  return r.output;
+}
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function readDashboard(): { [key: string]: Json } {
@@ -221,21 +229,11 @@ describe('alert rules', () => {
   }, SLOW);
 
   test('unit tests fail when the flapping threshold changes', () => {
-    const tests = mutatedRuleTests('flapping', '[15m])) >= 3', '[15m])) >= 4');
-    const r = promtool('test', 'rules', tests);
-    expect(r.status).not.toBe(0);
-    expect(r.output).toMatch(/FAILED:\s+alertname: AgentCircuitFlapping/);
+    expectMutantCaught('flapping', '[15m])) >= 3', '[15m])) >= 4', 'AgentCircuitFlapping');
   }, SLOW);
 
   test('unit tests fail when open-too-long waits for OPEN alone (a breaker that keeps reopening reads HALF_OPEN between opens)', () => {
-    const tests = mutatedRuleTests(
-      'open',
-      'max by (agent) (agent_circuit_state{state="CLOSED"}) == 0',
-      'max by (agent) (agent_circuit_state{state="OPEN"}) == 1',
-    );
-    const r = promtool('test', 'rules', tests);
-    expect(r.status).not.toBe(0);
-    expect(r.output).toMatch(/FAILED:\s+alertname: AgentCircuitOpenTooLong/);
+    expectMutantCaught('open', 'max by (agent) (agent_circuit_state{state="CLOSED"}) == 0', 'max by (agent) (agent_circuit_state{state="OPEN"}) == 1', 'AgentCircuitOpenTooLong');
   }, SLOW);
 });
 
@@ -246,24 +244,16 @@ describe('alert rules and holds', () => {
     ['flapping counts over 14 minutes', 'AgentCircuitFlapping', '[15m])) >= 3', '[14m])) >= 3'],
     ['flapping counts over 16 minutes', 'AgentCircuitFlapping', '[15m])) >= 3', '[16m])) >= 3'],
   ])('unit tests fail when %s', (name, alert, from, to) => {
-    const r = promtool('test', 'rules', mutatedRuleTests(name.replace(/\W+/g, '-'), from, to));
-    expect(r.status).not.toBe(0);
-    expect(r.output).toMatch(new RegExp(`FAILED:\\s+alertname: ${alert}`));
+    expectMutantCaught(name.replace(/\W+/g, '-'), from, to, alert);
   }, SLOW);
 
   test("unit tests fail when open-too-long ignores operators' holds (agent_circuit_isolated)", () => {
-    const tests = mutatedRuleTests('held', '\n          unless on (agent) min by (agent) (agent_circuit_isolated) == 1', '');
-    const r = promtool('test', 'rules', tests);
-    expect(r.status).not.toBe(0);
-    expect(r.output).toMatch(/FAILED:\s+alertname: AgentCircuitOpenTooLong/);
-    expect(r.output).toContain('shein');
+    const output = expectMutantCaught('held', '\n          unless on (agent) min by (agent) (agent_circuit_isolated) == 1', '', 'AgentCircuitOpenTooLong');
+    expect(output).toContain('shein');
   }, SLOW);
 
   test('unit tests fail when one instance holding an agent silences it on every instance (max instead of min)', () => {
-    const tests = mutatedRuleTests('held-max', 'min by (agent) (agent_circuit_isolated) == 1', 'max by (agent) (agent_circuit_isolated) == 1');
-    const r = promtool('test', 'rules', tests);
-    expect(r.status).not.toBe(0);
-    expect(r.output).toMatch(/FAILED:\s+alertname: AgentCircuitOpenTooLong/);
+    expectMutantCaught('held-max', 'min by (agent) (agent_circuit_isolated) == 1', 'max by (agent) (agent_circuit_isolated) == 1', 'AgentCircuitOpenTooLong');
   }, SLOW);
 });
 

@@ -22,18 +22,26 @@ async function trip(env: ReturnType<typeof setup>): Promise<void> {
   for (let i = 0; i < 5; i++) await env.loop.callAgent('amazon', { sku: 'B0C1' });
 }
 
-test('the file follows each transition, and a new loop restores it: OPEN, the time down taken off the open time', async () => {
+/**
+ * Trips amazon in a loop that keeps its state in a new file, then starts a second loop from that
+ * file as if the server had been down `downMs`. Returns the state first saved and the second loop.
+ */
+async function restartAfter(downMs: number) {
   const path = file();
   const first = setup();
   keepStateIn(first.loop, path, () => undefined);
   await trip(first);
   const saved = JSON.parse(readFileSync(path, 'utf8'));
-  expect(saved.agents.amazon).toMatchObject({ state: 'OPEN', openRemainingMs: 60_000, consecutiveFailures: 5 });
-  // The server was down 30 s.
-  writeFileSync(path, JSON.stringify({ ...saved, savedAt: Date.now() - 30_000 }));
-
+  writeFileSync(path, JSON.stringify({ ...saved, savedAt: Date.now() - downMs }));
   const second = setup();
   keepStateIn(second.loop, path, () => undefined);
+  return { saved, second };
+}
+
+test('the file follows each transition, and a new loop restores it: OPEN, the time down taken off the open time', async () => {
+  // The server was down 30 s.
+  const { saved, second } = await restartAfter(30_000);
+  expect(saved.agents.amazon).toMatchObject({ state: 'OPEN', openRemainingMs: 60_000, consecutiveFailures: 5 });
   const amazon = second.loop.getCircuitBreakerStatus('amazon');
   expect(amazon.state).toBe('OPEN');
   expect(amazon.recentTransitions.at(-1)?.reason).toBe('restored');
@@ -45,14 +53,7 @@ test('the file follows each transition, and a new loop restores it: OPEN, the ti
 });
 
 test('down longer than the open time: restored OPEN with nothing left, so HALF_OPEN when looked at', async () => {
-  const path = file();
-  const first = setup();
-  keepStateIn(first.loop, path, () => undefined);
-  await trip(first);
-  const saved = JSON.parse(readFileSync(path, 'utf8'));
-  writeFileSync(path, JSON.stringify({ ...saved, savedAt: Date.now() - 120_000 }));
-  const second = setup();
-  keepStateIn(second.loop, path, () => undefined);
+  const { second } = await restartAfter(120_000);
   expect(second.loop.getCircuitBreakerStatus('amazon').state).toBe('HALF_OPEN');
 });
 

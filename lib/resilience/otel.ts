@@ -54,7 +54,7 @@ import { diag, metrics, ValueType, type Attributes, type BatchObservableCallback
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, checkMetricsSource, FAMILY_HELP } from './families';
-import { callEnded } from './instrument';
+import { callEnded, callEndChannel, transitionChannel } from './instrument';
 import type { CircuitMetricsSource, MetricsTable, TransitionEvent } from './types';
 
 /** What the instruments read: the same shape as the Prometheus exporter's source. */
@@ -239,8 +239,6 @@ export const CALL_DURATION_BOUNDARIES_S: readonly number[] = CALL_DURATION_BUCKE
 /** The recovery histogram's bucket advice, in seconds: the native buckets (`RECOVERY_BUCKETS_MS`), 1 s to 6 h. */
 export const RECOVERY_BOUNDARIES_S: readonly number[] = Object.freeze(RECOVERY_BUCKETS_MS.map((ms) => ms / 1000));
 
-const TRANSITION_CHANNEL = 'agent-circuit-breaker:transition';
-const CALL_END_CHANNEL = 'agent-circuit-breaker:call:end';
 const OPTION_KEYS = ['meter', 'callDurations'];
 const METER_METHODS = ['createObservableGauge', 'createObservableCounter', 'createHistogram', 'addBatchObservableCallback', 'removeBatchObservableCallback'] as const;
 /** Instruments whose values are counts: reported as integers. */
@@ -380,8 +378,8 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
       result.observe(openRemaining, at(remainingCol) / 1000, { agent });
       result.observe(isolated, at(isolationsCol) > 0 ? 1 : 0, { agent });
     }
-    const status = redisUp && syncErrors && remote ? source.fleet?.() : undefined;
-    if (status && redisUp && syncErrors && remote) {
+    const status = redisUp && syncErrors && remote && source.fleet?.();
+    if (status) {
       result.observe(redisUp, status.connected ? 1 : 0);
       result.observe(syncErrors, status.syncErrors);
       for (const { agent, from, to, count } of status.remoteTransitions) result.observe(remote, count, { agent, from, to });
@@ -416,7 +414,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
       diag.warn(`agent-circuit-breaker/otel: could not record the recovery of ${describe(event.agent)}: ${describe(error)}`);
     }
   };
-  diagnostics.subscribe(TRANSITION_CHANNEL, onTransition);
+  diagnostics.subscribe(transitionChannel.name, onTransition);
 
   const callDuration = histograms.get('agent_circuit.call.duration');
   const onCallEnd = (message: unknown) => {
@@ -425,7 +423,7 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
     const attributes: Attributes = { agent: m.agent, outcome: m.outcome };
     callDuration!.record(m.durationMs / 1000, attributes);
   };
-  if (callDuration) diagnostics.subscribe(CALL_END_CHANNEL, onCallEnd);
+  if (callDuration) diagnostics.subscribe(callEndChannel.name, onCallEnd);
 
   let closed = false;
   return {
@@ -433,8 +431,8 @@ export function registerCircuitInstruments(source: CircuitMetricsSource, options
       if (closed) return;
       closed = true;
       meter.removeBatchObservableCallback(observe, observed);
-      diagnostics.unsubscribe(TRANSITION_CHANNEL, onTransition);
-      if (callDuration) diagnostics.unsubscribe(CALL_END_CHANNEL, onCallEnd);
+      diagnostics.unsubscribe(transitionChannel.name, onTransition);
+      if (callDuration) diagnostics.unsubscribe(callEndChannel.name, onCallEnd);
     },
   };
 }

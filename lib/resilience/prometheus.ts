@@ -14,7 +14,7 @@ import { Registry, type Metric, type PrometheusContentType, type RegistryContent
 import { FAILURE_REASONS, RECOVERY_BUCKETS_MS, STATES } from './contract';
 import { CircuitBreakerError, describe } from './errors';
 import { CALL_DURATION_BUCKETS, CALLS_COLUMNS, checkMetricsSource, FAMILY_HELP } from './families';
-import { callEnded } from './instrument';
+import { callEnded, callEndChannel } from './instrument';
 import type { CircuitMetricsSource, FleetStatus, MetricsTable } from './types';
 
 export type { CircuitMetricsSource };
@@ -253,8 +253,8 @@ function callDurations(source: CircuitMetricsSource, bounds: readonly number[]):
       const m = callEnded(message);
       if (m) durations.observe(m.agent, m.outcome, m.durationMs / 1000);
     };
-    diagnostics.subscribe('agent-circuit-breaker:call:end', onEnd);
-    calls = { durations, stop: () => diagnostics.unsubscribe('agent-circuit-breaker:call:end', onEnd) };
+    diagnostics.subscribe(callEndChannel.name, onEnd);
+    calls = { durations, stop: () => diagnostics.unsubscribe(callEndChannel.name, onEnd) };
     CALLS.set(source.breakers, calls);
   }
   return calls.durations;

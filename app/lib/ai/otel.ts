@@ -21,6 +21,7 @@
 import type { MeterProvider, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { AgentConfigError } from './agent-config';
 import { consoleLogger, type AgentLoop } from './agent-loop';
+import { loopMetricsSource } from './metrics-source';
 import type { Logger } from './agent-types';
 
 const GLOBAL = Symbol.for('agent-circuit-breaker.otel');
@@ -178,12 +179,7 @@ async function create(
   let instruments: ReturnType<typeof registerCircuitInstruments>;
   try {
     instruments = registerCircuitInstruments(
-      {
-        breakers: { metricsTable: () => current().breakers.metricsTable() },
-        fallbacks: (agent) => current().fallbacksServed(agent),
-        // Fleet mode's instruments exist only when it is on.
-        ...(current().fleet ? { fleet: () => current().fleet?.status() } : {}),
-      },
+      loopMetricsSource(current),
       // The agents' calls take milliseconds: the call-duration histogram's cost per call is noise here.
       { meter: provider.getMeter('agent-circuit-breaker'), callDurations: true },
     );

@@ -6,20 +6,12 @@
 import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { registerCircuitMetrics, stopCallDurations, type CircuitMetricsSource } from 'agent-circuit-breaker/prometheus';
 import { getAgentLoop } from '../ai/agent-loop';
+import { loopMetricsSource } from '../ai/metrics-source';
 
 const GLOBAL = Symbol.for('agent-circuit-breaker.metrics-registry');
 type Registries = { text: Registry; openMetrics: Registry<OpenMetricsContentType>; source: CircuitMetricsSource };
 type Holder = { [GLOBAL]?: Registries };
 
-/** The app's metrics source: the agent loop's breakers, fallbacks and (in fleet mode) fleet link. */
-function source(): CircuitMetricsSource {
-  return {
-    breakers: { metricsTable: () => getAgentLoop().breakers.metricsTable() },
-    fallbacks: (agent) => getAgentLoop().fallbacksServed(agent),
-    // Fleet mode's families appear only when it is on.
-    ...(getAgentLoop().fleet ? { fleet: () => getAgentLoop().fleet?.status() } : {}),
-  };
-}
 
 /**
  * The registry the metrics route serves: OpenMetrics when the scraper's `Accept` header asks for
@@ -28,7 +20,7 @@ function source(): CircuitMetricsSource {
 export function metricsRegistry(accept: string | null = null): Registry | Registry<OpenMetricsContentType> {
   const holder = globalThis as Holder;
   const registries = (holder[GLOBAL] ??= (() => {
-    const from = source();
+    const from = loopMetricsSource(getAgentLoop);
     return {
       // The agents' calls take milliseconds: the call-duration histogram's cost per call is noise here.
       text: registerCircuitMetrics(from, undefined, { callDurations: true }),
