@@ -23,7 +23,13 @@ if (require.main === module) {
     console.error('usage: node scripts/glibc-ceiling.js <file.node> <max glibc version, e.g. 2.17>');
     process.exit(2);
   }
-  const versions = glibcVersions(file);
+  let versions;
+  try {
+    versions = glibcVersions(file);
+  } catch (error) {
+    console.error(`${file}: objdump could not read it (${String(error.message).split('\n')[0]})`);
+    process.exit(1);
+  }
   const over = versions.filter((v) => above(v, max));
   if (versions.length === 0) {
     console.error(`${file}: no GLIBC symbol versions found (not a Linux gnu binary?)`);

@@ -13,7 +13,9 @@ function releaseProblems(tag, root = path.resolve(__dirname, '..')) {
   const problems = [];
   if (tag !== `v${version}`) problems.push(`the tag ${tag} does not name package.json's version ${version} (expected v${version})`);
   const changelog = fs.readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8');
-  const dated = new RegExp(`^## \\[${version.replace(/\./g, '\\.')}\\] - \\d{4}-\\d{2}-\\d{2}$`, 'm');
+  // Every regular-expression character of the version escaped: 1.0.0-rc.1+build has a `+`.
+  const literal = version.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const dated = new RegExp(`^## \\[${literal}\\] - \\d{4}-\\d{2}-\\d{2}$`, 'm');
   if (!dated.test(changelog)) problems.push(`CHANGELOG.md has no dated entry for ${version}: add "## [${version}] - YYYY-MM-DD" above its changes`);
   return problems;
 }

@@ -162,6 +162,15 @@ describe('scripts/release-check.js (the workflow runs it on a version tag before
     expect(releaseProblems('v99.0.0', scratch(true))).toEqual([`the tag v99.0.0 does not name package.json's version ${version} (expected v${version})`]);
   });
 
+  test('a pre-release version with build metadata is matched literally (its + and . are not patterns)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acb-release-check-'));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ version: '1.0.0-rc.1+build' }));
+    fs.writeFileSync(path.join(dir, 'CHANGELOG.md'), '## [1.0.0-rc.1+build] - 2026-11-28\n');
+    expect(releaseProblems('v1.0.0-rc.1+build', dir)).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'CHANGELOG.md'), '## [1.0.0-rc.11build] - 2026-11-28\n');
+    expect(releaseProblems('v1.0.0-rc.1+build', dir)).toHaveLength(1);
+  });
+
   test('from the command line it exits 1 with the problem', () => {
     const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'release-check.js'), 'v99.0.0'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
